@@ -1,0 +1,3 @@
+//! paraphina: a deterministic Monte Carlo simulator of a perpetual-futures market maker.
+
+pub mod evidence;

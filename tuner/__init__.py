@@ -1,0 +1,1 @@
+"""Research-to-promotion service for the paraphina market-making strategy."""
