@@ -1,0 +1,162 @@
+//! Stress applied during a run: timed shocks (from scenarios) and random venue outages
+//! (from adversarial parameters). Whole-run stress (volatility, jump intensity, spread,
+//! latency and depth multipliers) changes the market parameters themselves before a run
+//! starts, so the effective configuration shows it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::market::N_VENUES;
+
+/// A shock over `[start_tick, start_tick + duration_ticks)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shock {
+    pub start_tick: u64,
+    pub duration_ticks: u64,
+    #[serde(flatten)]
+    pub kind: ShockKind,
+}
+
+/// What a shock does while it lasts. A venue of `None` means every venue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ShockKind {
+    /// Fair-value volatility × multiplier.
+    VolSpike { multiplier: f64 },
+    /// Market half-spreads × multiplier (taker costs, and our quotes' floor).
+    SpreadShock { multiplier: f64 },
+    /// Top-of-book depth × factor (taker impact / factor).
+    DepthShock { factor: f64 },
+    /// The venue quotes and fills nothing.
+    VenueOutage {
+        #[serde(default)]
+        venue: Option<String>,
+    },
+    /// The venue's mid moves away from fair value by `usd`.
+    BasisSpike {
+        #[serde(default)]
+        venue: Option<String>,
+        usd: f64,
+    },
+}
+
+/// Stress of a run, as configured.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stress {
+    /// Probability per venue and tick that a random outage starts.
+    #[serde(default)]
+    pub venue_outage_prob: f64,
+    /// Length of a random outage (ticks).
+    #[serde(default = "default_outage_ticks")]
+    pub outage_ticks: u64,
+    #[serde(default)]
+    pub shocks: Vec<Shock>,
+}
+
+fn default_outage_ticks() -> u64 {
+    30
+}
+
+/// Market conditions of one tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Regime {
+    pub vol_mult: f64,
+    pub spread_mult: f64,
+    pub depth_mult: f64,
+    /// Bit v set: venue v is in a scheduled outage.
+    pub down_mask: u32,
+    pub basis_add: [f64; N_VENUES],
+}
+
+impl Regime {
+    pub const CALM: Regime = Regime {
+        vol_mult: 1.0,
+        spread_mult: 1.0,
+        depth_mult: 1.0,
+        down_mask: 0,
+        basis_add: [0.0; N_VENUES],
+    };
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    Vol(f64),
+    Spread(f64),
+    Depth(f64),
+    Outage(u32),
+    Basis(u32, f64),
+}
+
+/// Stress resolved against the venue list, ready for the run loop.
+#[derive(Debug, Clone)]
+pub struct CompiledStress {
+    pub venue_outage_prob: f64,
+    pub outage_ticks: u64,
+    shocks: Vec<(u64, u64, Effect)>,
+}
+
+impl CompiledStress {
+    pub fn none() -> CompiledStress {
+        CompiledStress { venue_outage_prob: 0.0, outage_ticks: 0, shocks: Vec::new() }
+    }
+
+    /// Resolves venue names; an unknown venue is an error naming it and the known ones.
+    pub fn compile(stress: &Stress, venue_names: &[String]) -> Result<CompiledStress, String> {
+        let all = (1u32 << venue_names.len()) - 1;
+        let mask = |venue: &Option<String>| -> Result<u32, String> {
+            match venue {
+                None => Ok(all),
+                Some(name) => venue_names
+                    .iter()
+                    .position(|v| v == name)
+                    .map(|i| 1u32 << i)
+                    .ok_or_else(|| format!("unknown venue {name:?}; known venues: {}", venue_names.join(", "))),
+            }
+        };
+        let mut shocks = Vec::with_capacity(stress.shocks.len());
+        for s in &stress.shocks {
+            let effect = match &s.kind {
+                ShockKind::VolSpike { multiplier } => Effect::Vol(*multiplier),
+                ShockKind::SpreadShock { multiplier } => Effect::Spread(*multiplier),
+                ShockKind::DepthShock { factor } => Effect::Depth(*factor),
+                ShockKind::VenueOutage { venue } => Effect::Outage(mask(venue)?),
+                ShockKind::BasisSpike { venue, usd } => Effect::Basis(mask(venue)?, *usd),
+            };
+            shocks.push((s.start_tick, s.start_tick.saturating_add(s.duration_ticks), effect));
+        }
+        Ok(CompiledStress {
+            venue_outage_prob: stress.venue_outage_prob,
+            outage_ticks: stress.outage_ticks,
+            shocks,
+        })
+    }
+
+    pub fn has_shocks(&self) -> bool {
+        !self.shocks.is_empty()
+    }
+
+    /// Conditions at tick `t` (shocks that overlap multiply or add up).
+    pub fn regime(&self, t: u64) -> Regime {
+        let mut r = Regime::CALM;
+        for &(start, end, effect) in &self.shocks {
+            if t < start || t >= end {
+                continue;
+            }
+            match effect {
+                Effect::Vol(m) => r.vol_mult *= m,
+                Effect::Spread(m) => r.spread_mult *= m,
+                Effect::Depth(f) => r.depth_mult *= f,
+                Effect::Outage(mask) => r.down_mask |= mask,
+                Effect::Basis(mask, usd) => {
+                    for (v, add) in r.basis_add.iter_mut().enumerate() {
+                        if mask & (1 << v) != 0 {
+                            *add += usd;
+                        }
+                    }
+                }
+            }
+        }
+        r
+    }
+}
