@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make smoke   install everything, then run a smoke study (SQLite, studies/smoke.db)
+#   make test    install everything, then run every test (Rust and Python)
+# `.ci/run` calls `make test`.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup build smoke test test-rust test-python clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+build:
+	cargo build --release --quiet
+
+setup: $(VENV)/.installed build
+
+smoke: setup
+	$(PY) -m tuner.study --smoke
+
+test-rust: build
+	cargo test --release --quiet
+
+test-python: setup
+	$(PY) -m pytest -q
+
+test: setup test-rust test-python
+
+clean-venv:
+	rm -rf $(VENV)

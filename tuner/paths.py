@@ -1,0 +1,42 @@
+"""Where the product's files live.
+
+The ``tuner`` package sits at the top of the repository (installed in editable mode),
+so the repository root, the Rust workspace, the shipped configuration and the suites
+are found from this file, whatever the current directory. User-given relative paths
+(``--study-dir``, ``--budgets``...) are resolved against the current directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "REPO_ROOT",
+    "DEFAULT_BUDGETS",
+    "DEFAULT_SEARCH_SPACE",
+    "DEFAULT_PROMOTED_DIR",
+    "SUITES",
+    "bin_dir",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BUDGETS = REPO_ROOT / "configs" / "budgets.yaml"
+DEFAULT_SEARCH_SPACE = REPO_ROOT / "configs" / "search_space.yaml"
+DEFAULT_PROMOTED_DIR = REPO_ROOT / "configs" / "presets" / "promoted"
+
+#: The two suites every trial runs, by name (the name is also the output directory).
+SUITES: dict[str, Path] = {
+    "research_v1": REPO_ROOT / "scenarios" / "suites" / "research_v1.yaml",
+    "adversarial_regression_v1": REPO_ROOT / "scenarios" / "suites" / "adversarial_regression_v1.yaml",
+}
+
+
+def bin_dir() -> Path:
+    """Directory holding ``monte_carlo`` and ``sim_eval``.
+
+    ``TUNER_BIN_DIR`` points elsewhere (tests use it to substitute a crashing or hanging
+    binary); by default the workspace's release build.
+    """
+    override = os.environ.get("TUNER_BIN_DIR")
+    return Path(override) if override else REPO_ROOT / "target" / "release"

@@ -1,0 +1,359 @@
+"""``python -m tuner.study``: the multi-objective study service.
+
+Searches the configuration space with NSGA-II (fixed seed) over the real simulator,
+stores every trial in an Optuna storage (SQLite by default, PostgreSQL for several
+hosts), resumes an interrupted study with the same command, and ends with the Pareto
+front and the promoter (unless ``--no-promote``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from tuner import recovery
+from tuner.budgets import Budgets, load_budgets
+from tuner.cli import ArgumentParser, quiet_optuna, run_main, sigterm_as_interrupt
+from tuner.errors import InputError
+from tuner.identifiers import DIRECTIONS, KNOB_NAMES, METRIC_NAMES, validate_study_name
+from tuner.objective import CONSTRAINT_KEY, IntegrityError, Objective, ObjectiveSettings, is_feasible
+from tuner.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE, SUITES
+from tuner.runner import binary, ensure_binaries, run_command
+from tuner.sampler import DEFAULT_POPULATION, SAMPLERS, make_sampler
+from tuner.search_space import SearchSpace, load_search_space
+from tuner.storage import StorageSpec, default_storage_url, make_storage, parse_storage
+
+__all__ = ["main", "StudySettings", "open_study"]
+
+PROG = "python -m tuner.study"
+
+DEFAULTS = {"trials": 10, "mc_runs": 200, "mc_ticks": 600, "seed": 42}
+SMOKE = {"trials": 3, "mc_runs": 10, "mc_ticks": 100}
+
+EPILOG = """\
+Outputs: the study database (default sqlite:///studies/<study>.db) holds every trial and
+its metrics; <study dir>/trials/trial_<NNNN>_<candidate_id>/ holds each trial's evidence
+(candidate.env, mc/, suite/, evidence_pack/); at the end <study dir> gets trials.jsonl,
+pareto.json, pareto.csv, plots/*.html and a root evidence pack, and the promoter writes
+configs/presets/promoted/<tier>/.
+
+Resume: run the same command again. --trials N is the total number of finished trials;
+a study interrupted by Ctrl-C, SIGTERM or kill -9 continues to N, retrying the trial
+that was running with the same parameters.
+
+Exit status: 0 done, 2 bad input (nothing stored was changed), 130 interrupted.
+"""
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """Everything that determines a study's trials; stored with the study and checked on
+    every resume, so one study never mixes two settings."""
+
+    mc_runs: int
+    mc_ticks: int
+    seed: int
+    alpha: float
+    sampler: str
+    population: int
+    search_space: dict[str, Any]
+
+    @staticmethod
+    def attr_key() -> str:
+        return "settings"
+
+
+def _positive_int(name: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise InputError(f"{name} {text!r}: not an integer") from None
+        if value < 1:
+            raise InputError(f"{name} {text}: must be at least 1")
+        return value
+
+    return parse
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(
+        prog=PROG,
+        description="Search the strategy's configuration space with a multi-objective Optuna study "
+        "(maximize pnl_mean, minimize kill_ucb and dd_cvar) scored by the Monte Carlo simulator.",
+        epilog=EPILOG,
+        formatter_class=lambda prog: __import__("argparse").RawDescriptionHelpFormatter(prog, max_help_position=32),
+    )
+    p.add_argument("--smoke", action="store_true",
+                   help="quick end-to-end check: 3 trials, 10 Monte Carlo runs, 100 ticks (study 'smoke' by default)")
+    p.add_argument("--study", metavar="NAME",
+                   help="study name, [A-Za-z0-9_.-]+ (default: 'phaseA', or 'smoke' with --smoke)")
+    p.add_argument("--study-dir", metavar="DIR", type=Path,
+                   help="directory for trial artifacts and study outputs (default: studies/<study>)")
+    p.add_argument("--storage", metavar="URL",
+                   help="Optuna storage: sqlite:///PATH (default sqlite:///studies/<study>.db) or "
+                   "postgresql+psycopg://USER@HOST[:PORT]/DB (password from TUNER_DB_PASSWORD or "
+                   "TUNER_DB_PASSWORD_FILE)")
+    p.add_argument("--trials", metavar="N", type=_positive_int("--trials"),
+                   help=f"total number of finished trials the study should hold (default {DEFAULTS['trials']})")
+    p.add_argument("--mc-runs", metavar="N", type=_positive_int("--mc-runs"),
+                   help=f"Monte Carlo runs per candidate (default {DEFAULTS['mc_runs']})")
+    p.add_argument("--mc-ticks", metavar="N", type=_positive_int("--mc-ticks"),
+                   help=f"ticks per Monte Carlo run, 60 s each (default {DEFAULTS['mc_ticks']})")
+    p.add_argument("--seed", metavar="N", type=int,
+                   help=f"seed of the sampler and of the Monte Carlo seed schedule shared by all candidates (default {DEFAULTS['seed']})")
+    p.add_argument("--budgets", metavar="PATH", type=Path, default=DEFAULT_BUDGETS,
+                   help="budget tiers and alpha (default configs/budgets.yaml)")
+    p.add_argument("--search-space", metavar="PATH", type=Path, default=DEFAULT_SEARCH_SPACE,
+                   help="knobs and ranges to search (default configs/search_space.yaml)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="nsga2",
+                   help="search algorithm (default nsga2: NSGA-II with the fixed seed)")
+    p.add_argument("--population", metavar="N", type=_positive_int("--population"), default=DEFAULT_POPULATION,
+                   help=f"NSGA-II population per generation (default {DEFAULT_POPULATION})")
+    p.add_argument("--timeout", metavar="S", type=float,
+                   help="stop starting new trials after S seconds (the study can be resumed)")
+    p.add_argument("--command-timeout", metavar="S", type=float, default=600.0,
+                   help="kill a simulator command that runs longer than S seconds; the trial fails (default 600)")
+    p.add_argument("--mc-threads", metavar="K", type=_positive_int("--mc-threads"),
+                   help="threads per monte_carlo run (default: every core)")
+    p.add_argument("--no-promote", action="store_true", help="do not run the promoter at the end")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final summary")
+    return p
+
+
+def open_study(
+    name: str,
+    spec: StorageSpec,
+    sampler: optuna.samplers.BaseSampler | None,
+    *,
+    create: bool,
+    n_params: int | None = None,
+) -> optuna.Study:
+    """Creates or loads the study (the one place studies are opened). The sampler is
+    passed on creation and on every load: Optuna 5 would otherwise use TPE."""
+    storage = make_storage(spec, create=create, n_params=n_params)
+    if create:
+        study = optuna.create_study(
+            study_name=name, storage=storage, sampler=sampler,
+            directions=list(DIRECTIONS), load_if_exists=True,
+        )
+        if list(study.metric_names or []) != list(METRIC_NAMES):
+            study.set_metric_names(list(METRIC_NAMES))
+        return study
+    try:
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        raise InputError(
+            f"--study {name}: no such study in {spec.redacted}"
+            + (f"; studies there: {', '.join(sorted(names))}" if names else "")
+        ) from None
+
+
+def check_knob_domains(space: SearchSpace) -> None:
+    """The search space must lie inside the simulator's accepted domains (which the
+    simulator reports): otherwise every trial would fail on a bad PARAPHINA_* value."""
+    result = run_command([binary("monte_carlo"), "--show-config"], timeout=60)
+    if not result.ok:
+        raise InputError(f"monte_carlo --show-config failed: {result.stderr_tail.strip()[:300]}")
+    domains = json.loads(result.stdout)["knob_domains"]
+    for name, rng in space.ranges().items():
+        dom = domains.get(name)
+        if dom is None:
+            raise InputError(f"search space: {name}: the simulator does not know this knob")
+        if "choices" in dom:
+            bad = [c for c in rng if c not in dom["choices"]]
+            if bad:
+                raise InputError(f"search space: {name}: choices {bad} not accepted by the simulator; accepted: {dom['choices']}")
+            continue
+        low, high = rng  # type: ignore[misc]
+        lo_ok = low > dom["low"] if dom["low_open"] else low >= dom["low"]
+        if not lo_ok or high > dom["high"]:
+            op = "(" if dom["low_open"] else "["
+            raise InputError(
+                f"search space: {name}: range [{low}, {high}] leaves the simulator's accepted domain "
+                f"{op}{dom['low']}, {dom['high']}]"
+            )
+
+
+class Progress:
+    """Per-trial progress line: trials done of N, elapsed, ETA, best feasible pnl, front size."""
+
+    def __init__(self, target: int, done_at_start: int, quiet: bool) -> None:
+        self.target = target
+        self.done_at_start = done_at_start
+        self.quiet = quiet
+        self.started = time.monotonic()
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if self.quiet:
+            return
+        trials = study.get_trials(deepcopy=False)
+        done = len(recovery.counted_trials(trials))
+        elapsed = time.monotonic() - self.started
+        ran = max(done - self.done_at_start, 1)
+        eta = elapsed / ran * max(self.target - done, 0)
+        front = study.best_trials
+        best = max((t.values[0] for t in front), default=math.nan)
+        if trial.state == TrialState.COMPLETE:
+            kind = "feasible" if is_feasible(trial) else f"infeasible ({int(trial.constraints.get(CONSTRAINT_KEY, 0))} suite checks failed)"
+            what = (f"pnl_mean {trial.values[0]:.2f} kill_ucb {trial.values[1]:.4f} dd_cvar {trial.values[2]:.1f} "
+                    f"[{trial.user_attrs.get('candidate_id', '?')}] {kind}")
+        else:
+            reason = trial.user_attrs.get("failure", {}).get("command") or trial.user_attrs.get("failure", {}).get("reason", "")
+            what = f"{trial.state.name} {reason}"[:200]
+        print(
+            f"[{done}/{self.target}] trial {trial.number}: {what} | {elapsed:.0f}s elapsed, ETA {eta:.0f}s, "
+            f"front {len(front)}, best feasible pnl {best:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+class StopAtTarget:
+    """Stops the loop once the study holds ``target`` counted trials (all workers)."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if len(recovery.counted_trials(study.get_trials(deepcopy=False))) >= self.target:
+            study.stop()
+
+
+def _resume_command(argv: list[str]) -> str:
+    return "python -m tuner.study " + " ".join(shlex.quote(a) for a in argv)
+
+
+def front_table(trials: list[FrozenTrial]) -> str:
+    rows = ["  trial  candidate      profile       pnl_mean   pnl_lcb  kill_ucb   dd_cvar"]
+    for t in sorted(trials, key=lambda t: (-t.values[0], t.values[2], t.values[1], t.number)):
+        rows.append(
+            f"  {t.number:5d}  {t.user_attrs.get('candidate_id', '?'):12s}  "
+            f"{str(t.params.get('PARAPHINA_RISK_PROFILE', '?')):12s} {t.values[0]:9.2f} "
+            f"{float(t.user_attrs.get('pnl_lcb', math.nan)):9.2f} {t.values[1]:9.4f} {t.values[2]:9.1f}"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    quiet_optuna()
+
+    # Preflight: everything that can be wrong is checked before the storage is touched.
+    name = validate_study_name(args.study or ("smoke" if args.smoke else "phaseA"))
+    base = dict(DEFAULTS)
+    if args.smoke:
+        base.update(SMOKE)
+    trials_target = args.trials or base["trials"]
+    mc_runs = args.mc_runs or base["mc_runs"]
+    mc_ticks = args.mc_ticks or base["mc_ticks"]
+    seed = base["seed"] if args.seed is None else args.seed
+    if not 0 <= seed < 2**63:
+        raise InputError(f"--seed {seed}: must be in [0, 2^63)")
+    for flag, value in (("--timeout", args.timeout), ("--command-timeout", args.command_timeout)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise InputError(f"{flag} {value}: must be a positive number of seconds")
+    budgets: Budgets = load_budgets(args.budgets)
+    space = load_search_space(args.search_space)
+    for suite, path in SUITES.items():
+        if not path.is_file():
+            raise InputError(f"suite {suite}: {path} is missing; both suites are required (the adversarial suite is never skipped)")
+    study_dir = (args.study_dir or Path("studies") / name).resolve()
+    spec = parse_storage(args.storage or default_storage_url(name))
+    ensure_binaries(quiet=args.quiet)
+    check_knob_domains(space)
+    for tier, needed in budgets.unreachable_kill_tiers(mc_runs):
+        how = f"at least {needed} runs reach it" if needed else "no run count reaches it"
+        print(f"warning: tier {tier.name}: max_kill_ucb {tier.max_kill_ucb} cannot be met with --mc-runs {mc_runs} "
+              f"(0 kills give a bound above it); {how}", file=sys.stderr)
+
+    settings = StudySettings(
+        mc_runs=mc_runs, mc_ticks=mc_ticks, seed=seed, alpha=budgets.alpha,
+        sampler=args.sampler, population=args.population,
+        search_space={k: list(v) for k, v in space.ranges().items()},
+    )
+    sampler = make_sampler(args.sampler, seed=seed, population=args.population)
+    study = open_study(name, spec, sampler, create=True, n_params=len(KNOB_NAMES))
+    stored = study.user_attrs.get(StudySettings.attr_key())
+    if stored is None:
+        study.set_user_attr(StudySettings.attr_key(), asdict(settings))
+        study.set_user_attr("study_dir", str(study_dir))
+        study.set_user_attr("storage", spec.redacted)
+    elif stored != json.loads(json.dumps(asdict(settings))):
+        diffs = [f"{k} {stored.get(k)!r} → {v!r}" for k, v in json.loads(json.dumps(asdict(settings))).items() if stored.get(k) != v]
+        raise InputError(
+            f"study {name} was created with other settings ({'; '.join(diffs)}); "
+            "rerun with the original settings or choose another --study"
+        )
+
+    sigterm_as_interrupt()
+    lock = recovery.WorkerLock(study_dir)
+    alone = lock.acquire()
+    try:
+        retried = recovery.recover_interrupted(study, n_params=len(KNOB_NAMES), no_live_local_worker=alone)
+        if retried and not args.quiet:
+            print(f"resuming: retrying interrupted trial(s) {', '.join(map(str, retried))} with the same parameters",
+                  file=sys.stderr)
+        done = len(recovery.counted_trials(study.get_trials(deepcopy=False)))
+        remaining = max(0, trials_target - done)
+        if not args.quiet:
+            print(f"study {name} ({spec.redacted}): {done} of {trials_target} trials finished; "
+                  f"{'running ' + str(remaining) + ' more' if remaining else 'nothing to run'} "
+                  f"({mc_runs} runs x {mc_ticks} ticks per candidate, seed {seed}, {args.sampler})", file=sys.stderr)
+        objective = Objective(
+            ObjectiveSettings(
+                study_name=name, study_dir=study_dir, mc_runs=mc_runs, mc_ticks=mc_ticks, seed=seed,
+                alpha=budgets.alpha, command_timeout=args.command_timeout, mc_threads=args.mc_threads,
+            ),
+            space,
+        )
+        if remaining:
+            try:
+                study.optimize(
+                    objective,
+                    n_trials=remaining,
+                    timeout=args.timeout,
+                    catch=(IntegrityError,),
+                    callbacks=[Progress(trials_target, done, args.quiet), StopAtTarget(trials_target)],
+                )
+            except KeyboardInterrupt:
+                print(f"\ninterrupted: the study is saved in {spec.redacted}; resume with:\n  {_resume_command(argv)}",
+                      file=sys.stderr)
+                return 130
+    finally:
+        lock.release()
+
+    trials = study.get_trials(deepcopy=False)
+    done = len(recovery.counted_trials(trials))
+    front = study.best_trials
+    print(f"study {name}: {done} finished trials "
+          f"({sum(1 for t in trials if t.state == TrialState.COMPLETE and is_feasible(t))} feasible, "
+          f"{sum(1 for t in recovery.counted_trials(trials) if t.state == TrialState.FAIL)} failed); "
+          f"Pareto front of feasible trials ({len(front)}):")
+    print(front_table(front) if front else "  (empty: no feasible trial yet)")
+    # Heavy imports (pandas, plotly) only at the end.
+    from tuner.promote import promote
+    from tuner.reports import write_study_outputs
+
+    outputs = write_study_outputs(study, study_dir, budgets)
+    print(f"outputs in {study_dir}: {', '.join(sorted(p.name for p in outputs))}")
+    if not args.no_promote:
+        promote(study, spec=spec, budgets=budgets, budgets_path=args.budgets, study_dir=study_dir,
+                out_dir=None, dry_run=False, allow_unverified=False, quiet=args.quiet, write_outputs=False)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(PROG, main)

@@ -1,0 +1,45 @@
+"""Reading a suite's verdict from ``<out>/suite_summary.json`` (written by ``sim_eval suite``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SuiteVerdict", "read_suite_verdict"]
+
+SUMMARY_FILE = "suite_summary.json"
+
+
+@dataclass(frozen=True)
+class SuiteVerdict:
+    suite_id: str
+    passed: bool
+    failed_checks: int
+    failures: list[str] = field(default_factory=list)
+
+    def as_attr(self) -> dict[str, Any]:
+        """The user-attribute form: verdict, count and the first failures in words."""
+        return {"passed": self.passed, "failed_checks": self.failed_checks, "failures": self.failures[:10]}
+
+
+def read_suite_verdict(out_dir: Path) -> SuiteVerdict:
+    """Raises ValueError (an integrity failure for the caller) when the summary is
+    missing or malformed."""
+    path = out_dir / SUMMARY_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: missing suite summary") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable suite summary ({exc})") from None
+    try:
+        passed = data["passed"]
+        failures = [str(f) for f in data["failures"]]
+        suite_id = str(data["suite_id"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: suite summary lacks {exc}") from None
+    if not isinstance(passed, bool) or passed != (not failures):
+        raise ValueError(f"{path}: inconsistent suite summary (passed={passed!r}, {len(failures)} failures)")
+    return SuiteVerdict(suite_id=suite_id, passed=passed, failed_checks=len(failures), failures=failures)
