@@ -29,7 +29,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tuner.evidence import sha256_file
 from tuner.identifiers import candidate_id, trial_dir_name
 from tuner.metrics import SummaryError, metrics_from_summary, objective_values, read_summary
-from tuner.paths import SUITES
+from tuner.paths import suites
 from tuner.recovery import INTERRUPTED_ATTR, WORKER_ATTR, worker_id
 from tuner.runner import CommandResult, binary, run_command
 from tuner.search_space import SearchSpace
@@ -142,7 +142,7 @@ class Objective:
         run([binary("sim_eval"), "verify-evidence-tree", mc_dir])
 
         verdicts: dict[str, SuiteVerdict] = {}
-        for name, path in SUITES.items():
+        for name, path in suites().items():
             out = tdir / "suite" / name
             # Exit 1 = an invariant failed: a verdict on the candidate, not an integrity failure.
             run([binary("sim_eval"), "suite", path, "--output-dir", out], ok_codes=(0, 1))

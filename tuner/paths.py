@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tuner.identifiers import SUITE_NAMES
+
 __all__ = [
     "REPO_ROOT",
     "DEFAULT_BUDGETS",
     "DEFAULT_SEARCH_SPACE",
     "DEFAULT_PROMOTED_DIR",
-    "SUITES",
+    "SUITE_NAMES",
+    "suites",
     "bin_dir",
 ]
 
@@ -25,11 +28,12 @@ DEFAULT_BUDGETS = REPO_ROOT / "configs" / "budgets.yaml"
 DEFAULT_SEARCH_SPACE = REPO_ROOT / "configs" / "search_space.yaml"
 DEFAULT_PROMOTED_DIR = REPO_ROOT / "configs" / "presets" / "promoted"
 
-#: The two suites every trial runs, by name (the name is also the output directory).
-SUITES: dict[str, Path] = {
-    "research_v1": REPO_ROOT / "scenarios" / "suites" / "research_v1.yaml",
-    "adversarial_regression_v1": REPO_ROOT / "scenarios" / "suites" / "adversarial_regression_v1.yaml",
-}
+
+def suites() -> dict[str, Path]:
+    """Suite files by name: ``scenarios/suites/<name>.yaml``, or under ``TUNER_SUITES_DIR``
+    (the reliability tests point it at a copy to remove or alter a suite)."""
+    base = Path(os.environ.get("TUNER_SUITES_DIR") or REPO_ROOT / "scenarios" / "suites")
+    return {name: base / f"{name}.yaml" for name in SUITE_NAMES}
 
 
 def bin_dir() -> Path:

@@ -37,7 +37,7 @@ from tuner.errors import InputError
 from tuner.evidence import sha256_file
 from tuner.identifiers import KNOB_NAMES, SUITE_NAMES, candidate_id, validate_study_name
 from tuner.objective import env_file_text, is_feasible
-from tuner.paths import DEFAULT_BUDGETS, DEFAULT_PROMOTED_DIR, REPO_ROOT, SUITES
+from tuner.paths import DEFAULT_BUDGETS, DEFAULT_PROMOTED_DIR, REPO_ROOT
 from tuner.reports import candidate_from_trial, write_atomic, write_study_outputs
 from tuner.runner import binary, ensure_binaries, run_command
 from tuner.sampler import make_sampler

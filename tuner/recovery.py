@@ -15,6 +15,7 @@ callback (:func:`retry_stale_trial`) retries them the same way.
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import os
 import socket
@@ -140,17 +141,26 @@ def recover_interrupted(study: optuna.Study, *, n_params: int, no_live_local_wor
         if t.state == TrialState.FAIL and t.user_attrs.get(INTERRUPTED_ATTR) is True:
             _retry(study, t, n_params)
             retried.append(t.number)
-        elif (
-            t.state == TrialState.RUNNING
-            and no_live_local_worker
-            and _host_of(t.user_attrs.get(WORKER_ATTR)) == host
-        ):
+        elif t.state == TrialState.RUNNING and _is_dead(t, host, no_live_local_worker):
             storage = study._storage
             storage.set_trial_user_attr(t._trial_id, INTERRUPTED_ATTR, True)
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
             _retry(study, study._storage.get_trial(t._trial_id), n_params)
             retried.append(t.number)
     return retried
+
+
+def _is_dead(t: FrozenTrial, host: str, no_live_local_worker: bool) -> bool:
+    worker_host = _host_of(t.user_attrs.get(WORKER_ATTR))
+    if worker_host is not None:
+        return no_live_local_worker and worker_host == host
+    # Killed between trial creation and the objective's first write: no owner, and no
+    # heartbeat either (Optuna's heartbeat starts with the objective), so Optuna would
+    # keep it RUNNING forever. Dead once it is older than the heartbeat grace period.
+    from tuner.storage import GRACE_PERIOD_S
+
+    started = t.datetime_start
+    return started is not None and (datetime.datetime.now() - started).total_seconds() > 2 * GRACE_PERIOD_S
 
 
 class WorkerLock:

@@ -58,6 +58,12 @@ class SeededNSGAIISampler(NSGAIISampler):
         pass
 
 
+# BaseGASampler names its storage keys after the class; keep NSGA-II's own names so the
+# study stays readable by a plain NSGAIISampler (and by tools that know those keys).
+SeededNSGAIISampler._GENERATION_KEY = NSGAIISampler._get_generation_key()
+SeededNSGAIISampler._PARENT_CACHE_KEY_PREFIX = NSGAIISampler._get_parent_cache_key_prefix()
+
+
 class SeededRandomSampler(RandomSampler):
     """Random search with per-trial seeding (the baseline of the original specification)."""
 

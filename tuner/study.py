@@ -27,7 +27,7 @@ from tuner.cli import ArgumentParser, quiet_optuna, run_main, sigterm_as_interru
 from tuner.errors import InputError
 from tuner.identifiers import DIRECTIONS, KNOB_NAMES, METRIC_NAMES, validate_study_name
 from tuner.objective import CONSTRAINT_KEY, IntegrityError, Objective, ObjectiveSettings, is_feasible
-from tuner.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE, SUITES
+from tuner.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE, suites
 from tuner.runner import binary, ensure_binaries, run_command
 from tuner.sampler import DEFAULT_POPULATION, SAMPLERS, make_sampler
 from tuner.search_space import SearchSpace, load_search_space
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_optuna()
 
     # Preflight: everything that can be wrong is checked before the storage is touched.
-    name = validate_study_name(args.study or ("smoke" if args.smoke else "phaseA"))
+    name = validate_study_name(args.study if args.study is not None else ("smoke" if args.smoke else "phaseA"))
     base = dict(DEFAULTS)
     if args.smoke:
         base.update(SMOKE)
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"{flag} {value}: must be a positive number of seconds")
     budgets: Budgets = load_budgets(args.budgets)
     space = load_search_space(args.search_space)
-    for suite, path in SUITES.items():
+    for suite, path in suites().items():
         if not path.is_file():
             raise InputError(f"suite {suite}: {path} is missing; both suites are required (the adversarial suite is never skipped)")
     study_dir = (args.study_dir or Path("studies") / name).resolve()
