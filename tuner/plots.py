@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import optuna
@@ -81,6 +82,11 @@ def pareto_figure(study: optuna.Study, budgets: Budgets) -> go.Figure:
 
 
 def write_plots(study: optuna.Study, plot_dir: Path, budgets: Budgets) -> list[Path]:
+    with warnings.catch_warnings():
+        return _write_plots(study, plot_dir, budgets)
+
+
+def _write_plots(study: optuna.Study, plot_dir: Path, budgets: Budgets) -> list[Path]:
     from tuner.reports import HV_REFERENCE
 
     written = [_write(pareto_figure(study, budgets), plot_dir / "pareto_front.html")]
@@ -98,6 +104,7 @@ def write_plots(study: optuna.Study, plot_dir: Path, budgets: Budgets) -> list[P
         print(f"warning: plot skipped: {exc}", file=sys.stderr)
     if len(complete) >= 2:
         try:
+            warnings.simplefilter("ignore")  # PED-ANOVA's notes on small studies are not for users
             figs = []
             for i, name in enumerate(METRIC_NAMES):
                 # PED-ANOVA scores what leads to LOW target values: negate maximized ones.

@@ -8,6 +8,7 @@ front and the promoter (unless ``--no-promote``).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -32,6 +33,7 @@ from tuner.runner import binary, ensure_binaries, run_command
 from tuner.sampler import DEFAULT_POPULATION, SAMPLERS, make_sampler
 from tuner.search_space import SearchSpace, load_search_space
 from tuner.storage import StorageSpec, default_storage_url, make_storage, parse_storage
+from tuner.worker import ReservationLock, run_worker
 
 __all__ = ["main", "StudySettings", "open_study"]
 
@@ -92,7 +94,7 @@ def build_parser() -> ArgumentParser:
         description="Search the strategy's configuration space with a multi-objective Optuna study "
         "(maximize pnl_mean, minimize kill_ucb and dd_cvar) scored by the Monte Carlo simulator.",
         epilog=EPILOG,
-        formatter_class=lambda prog: __import__("argparse").RawDescriptionHelpFormatter(prog, max_help_position=32),
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=32),
     )
     p.add_argument("--smoke", action="store_true",
                    help="quick end-to-end check: 3 trials, 10 Monte Carlo runs, 100 ticks (study 'smoke' by default)")
@@ -126,6 +128,10 @@ def build_parser() -> ArgumentParser:
                    help="kill a simulator command that runs longer than S seconds; the trial fails (default 600)")
     p.add_argument("--mc-threads", metavar="K", type=_positive_int("--mc-threads"),
                    help="threads per monte_carlo run (default: every core)")
+    p.add_argument("--workers", metavar="K", type=_positive_int("--workers"), default=1,
+                   help="run K worker processes on this host against the same storage (PostgreSQL only; "
+                   "several hosts: start this command on each)")
+    p.add_argument("--worker-index", metavar="I", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--no-promote", action="store_true", help="do not run the promoter at the end")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final summary")
     return p
@@ -220,17 +226,6 @@ class Progress:
         )
 
 
-class StopAtTarget:
-    """Stops the loop once the study holds ``target`` counted trials (all workers)."""
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if len(recovery.counted_trials(study.get_trials(deepcopy=False))) >= self.target:
-            study.stop()
-
-
 def _resume_command(argv: list[str]) -> str:
     return "python -m tuner.study " + " ".join(shlex.quote(a) for a in argv)
 
@@ -244,6 +239,97 @@ def front_table(trials: list[FrozenTrial]) -> str:
             f"{float(t.user_attrs.get('pnl_lcb', math.nan)):9.2f} {t.values[1]:9.4f} {t.values[2]:9.1f}"
         )
     return "\n".join(rows)
+
+
+def _work(
+    study: optuna.Study, spec: StorageSpec, args: Any, argv: list[str], name: str, study_dir: Path,
+    budgets: Budgets, space: SearchSpace, trials_target: int, settings: StudySettings,
+) -> int:
+    """This process's share of the trials (all of them when it works alone)."""
+    lock = recovery.WorkerLock(study_dir)
+    alone = lock.acquire()
+    try:
+        retried = recovery.recover_interrupted(study, n_params=len(KNOB_NAMES), no_live_local_worker=alone)
+        if retried and not args.quiet:
+            print(f"resuming: retrying interrupted trial(s) {', '.join(map(str, retried))} with the same parameters",
+                  file=sys.stderr)
+        done = len(recovery.counted_trials(study.get_trials(deepcopy=False)))
+        remaining = max(0, trials_target - done)
+        if not args.quiet:
+            who = f" worker {args.worker_index}:" if args.worker_index is not None else ""
+            print(f"study {name}{who} ({spec.redacted}): {done} of {trials_target} trials finished; "
+                  f"{'running ' + str(remaining) + ' more' if remaining else 'nothing to run'} "
+                  f"({settings.mc_runs} runs x {settings.mc_ticks} ticks per candidate, seed {settings.seed}, "
+                  f"{settings.sampler})", file=sys.stderr)
+        objective = Objective(
+            ObjectiveSettings(
+                study_name=name, study_dir=study_dir, mc_runs=settings.mc_runs, mc_ticks=settings.mc_ticks,
+                seed=settings.seed, alpha=budgets.alpha, command_timeout=args.command_timeout,
+                mc_threads=args.mc_threads,
+            ),
+            space,
+        )
+        if remaining:
+            deadline = time.monotonic() + args.timeout if args.timeout else None
+            try:
+                why = run_worker(
+                    study, objective, target=trials_target,
+                    lock=ReservationLock(spec, name, study._storage),
+                    catch=(IntegrityError,),
+                    callbacks=[Progress(trials_target, done, args.quiet)],
+                    deadline=deadline,
+                    on_wait=None if args.quiet else (lambda msg: print(f"study {name}: {msg}", file=sys.stderr)),
+                )
+                if why == "timeout":
+                    print(f"study {name}: --timeout {args.timeout:g} s reached; resume with the same command",
+                          file=sys.stderr)
+            except KeyboardInterrupt:
+                print(f"\ninterrupted: the study is saved in {spec.redacted}; resume with:\n  {_resume_command(argv)}",
+                      file=sys.stderr)
+                return 130
+    finally:
+        lock.release()
+    return 0
+
+
+def _run_local_workers(argv: list[str], workers: int, spec: StorageSpec) -> int:
+    """Starts ``workers`` worker processes on this host against the same storage and
+    waits for them; Ctrl-C or SIGTERM stops them all."""
+    import subprocess
+
+    base = [a for a in _strip_flag(argv, "--workers")]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "tuner.study", *base, "--worker-index", str(i), "--no-promote"])
+        for i in range(workers)
+    ]
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
+        print(f"\ninterrupted: the study is saved in {spec.redacted}; resume with:\n  {_resume_command(argv)}",
+              file=sys.stderr)
+        return 130
+    bad = [c for c in codes if c != 0]
+    return bad[0] if bad else 0
+
+
+def _strip_flag(argv: list[str], flag: str) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == flag:
+            skip = True
+            continue
+        if a.startswith(flag + "="):
+            continue
+        out.append(a)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,7 +370,14 @@ def main(argv: list[str] | None = None) -> int:
         sampler=args.sampler, population=args.population,
         search_space={k: list(v) for k, v in space.ranges().items()},
     )
-    sampler = make_sampler(args.sampler, seed=seed, population=args.population)
+    if args.workers > 1 and spec.kind == "sqlite":
+        raise InputError(
+            f"--workers {args.workers} with SQLite storage: refused; SQLite allows one writer at a time "
+            "(workers would fail with 'database is locked') and is unsafe on shared filesystems. "
+            "Use PostgreSQL: --storage postgresql+psycopg://USER@HOST/DB (see README, 'Running on several machines')"
+        )
+    worker = args.worker_index or 0
+    sampler = make_sampler(args.sampler, seed=seed, population=args.population, worker=worker)
     study = open_study(name, spec, sampler, create=True, n_params=len(KNOB_NAMES))
     stored = study.user_attrs.get(StudySettings.attr_key())
     if stored is None:
@@ -299,41 +392,16 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     sigterm_as_interrupt()
-    lock = recovery.WorkerLock(study_dir)
-    alone = lock.acquire()
-    try:
-        retried = recovery.recover_interrupted(study, n_params=len(KNOB_NAMES), no_live_local_worker=alone)
-        if retried and not args.quiet:
-            print(f"resuming: retrying interrupted trial(s) {', '.join(map(str, retried))} with the same parameters",
-                  file=sys.stderr)
-        done = len(recovery.counted_trials(study.get_trials(deepcopy=False)))
-        remaining = max(0, trials_target - done)
-        if not args.quiet:
-            print(f"study {name} ({spec.redacted}): {done} of {trials_target} trials finished; "
-                  f"{'running ' + str(remaining) + ' more' if remaining else 'nothing to run'} "
-                  f"({mc_runs} runs x {mc_ticks} ticks per candidate, seed {seed}, {args.sampler})", file=sys.stderr)
-        objective = Objective(
-            ObjectiveSettings(
-                study_name=name, study_dir=study_dir, mc_runs=mc_runs, mc_ticks=mc_ticks, seed=seed,
-                alpha=budgets.alpha, command_timeout=args.command_timeout, mc_threads=args.mc_threads,
-            ),
-            space,
-        )
-        if remaining:
-            try:
-                study.optimize(
-                    objective,
-                    n_trials=remaining,
-                    timeout=args.timeout,
-                    catch=(IntegrityError,),
-                    callbacks=[Progress(trials_target, done, args.quiet), StopAtTarget(trials_target)],
-                )
-            except KeyboardInterrupt:
-                print(f"\ninterrupted: the study is saved in {spec.redacted}; resume with:\n  {_resume_command(argv)}",
-                      file=sys.stderr)
-                return 130
-    finally:
-        lock.release()
+    if args.workers > 1:
+        code = _run_local_workers(argv, args.workers, spec)
+        if code != 0:
+            return code
+    else:
+        code = _work(study, spec, args, argv, name, study_dir, budgets, space, trials_target, settings)
+        if code != 0:
+            return code
+    if args.worker_index is not None:
+        return 0  # a worker started by --workers: the parent reports and promotes
 
     trials = study.get_trials(deepcopy=False)
     done = len(recovery.counted_trials(trials))
