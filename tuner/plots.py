@@ -22,7 +22,9 @@ import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
 from plotly.subplots import make_subplots
 
+from tuner import recovery
 from tuner.budgets import Budgets
+from tuner.hypervolume import HV_REFERENCE, hypervolume_history
 from tuner.identifiers import METRIC_NAMES
 from tuner.objective import is_feasible
 
@@ -81,22 +83,31 @@ def pareto_figure(study: optuna.Study, budgets: Budgets) -> go.Figure:
     return fig
 
 
+def hypervolume_figure(study: optuna.Study) -> go.Figure:
+    trials = recovery.counted_trials(study.get_trials(deepcopy=False))
+    history = hypervolume_history(trials)
+    fig = go.Figure(go.Scatter(x=list(range(1, len(history) + 1)), y=history, mode="lines+markers",
+                               name="hypervolume", text=[f"trial {t.number}" for t in trials]))
+    fig.update_layout(
+        title=f"Hypervolume of the feasible front after each finished trial (reference {HV_REFERENCE}: "
+              "pnl_mean, kill_ucb, dd_cvar)",
+        xaxis_title="finished trials", yaxis_title="hypervolume (USD x probability x USD)",
+    )
+    return fig
+
+
 def write_plots(study: optuna.Study, plot_dir: Path, budgets: Budgets) -> list[Path]:
     with warnings.catch_warnings():
         return _write_plots(study, plot_dir, budgets)
 
 
 def _write_plots(study: optuna.Study, plot_dir: Path, budgets: Budgets) -> list[Path]:
-    from tuner.reports import HV_REFERENCE
-
     written = [_write(pareto_figure(study, budgets), plot_dir / "pareto_front.html")]
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     if not complete:
         return written
     try:
-        fig = optuna.visualization.plot_hypervolume_history(study, reference_point=list(HV_REFERENCE))
-        fig.update_layout(title=f"Hypervolume of the feasible front (reference point {HV_REFERENCE})")
-        written.append(_write(fig, plot_dir / "hypervolume_history.html"))
+        written.append(_write(hypervolume_figure(study), plot_dir / "hypervolume_history.html"))
         fig = optuna.visualization.plot_parallel_coordinate(
             study, target=lambda t: t.values[0], target_name=METRIC_NAMES[0])
         written.append(_write(fig, plot_dir / "parallel_coordinates.html"))

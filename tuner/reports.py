@@ -43,12 +43,6 @@ PARETO_COLUMNS = [
     "pnl_lcb", "kill_rate", "kill_k", "kill_n", "kill_ucb", "dd_cvar", "evidence_verified",
 ]
 
-#: Fixed reference point for hypervolumes (pnl_mean, kill_ucb, dd_cvar): a candidate must
-#: make money, be killed in under half of its runs and keep its drawdown tail under
-#: 5000 USD to add volume. Shared with the benchmarks, so figures are comparable.
-HV_REFERENCE = (0.0, 0.5, 5000.0)
-
-
 def write_atomic(path: Path, text: str) -> None:
     """Writes through a temporary file in the same directory and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -40,9 +40,10 @@ __all__ = [
 
 #: Seconds between heartbeats of a running trial, and the silence after which another
 #: worker declares it dead. Generous on purpose: a too-short grace period marks live
-#: trials failed (optuna issues #5470, #4234).
-HEARTBEAT_INTERVAL_S = 10
-GRACE_PERIOD_S = 60
+#: trials failed (optuna issues #5470, #4234). ``TUNER_HEARTBEAT_INTERVAL`` and
+#: ``TUNER_HEARTBEAT_GRACE`` override them (the tests shorten them).
+HEARTBEAT_INTERVAL_S = int(os.environ.get("TUNER_HEARTBEAT_INTERVAL", "10"))
+GRACE_PERIOD_S = int(os.environ.get("TUNER_HEARTBEAT_GRACE", "60"))
 
 PASSWORD_ENV = "TUNER_DB_PASSWORD"
 PASSWORD_FILE_ENV = "TUNER_DB_PASSWORD_FILE"

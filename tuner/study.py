@@ -132,6 +132,9 @@ def build_parser() -> ArgumentParser:
                    help="run K worker processes on this host against the same storage (PostgreSQL only; "
                    "several hosts: start this command on each)")
     p.add_argument("--worker-index", metavar="I", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--early-stop", metavar="K", type=_positive_int("--early-stop"), default=None,
+                   help="stop when the feasible front's hypervolume has not grown for K finished trials "
+                   "(off by default)")
     p.add_argument("--no-promote", action="store_true", help="do not run the promoter at the end")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final summary")
     return p
@@ -278,8 +281,12 @@ def _work(
                     catch=(IntegrityError,),
                     callbacks=[Progress(trials_target, done, args.quiet)],
                     deadline=deadline,
+                    stop=None if args.early_stop is None else _early_stop(args.early_stop),
                     on_wait=None if args.quiet else (lambda msg: print(f"study {name}: {msg}", file=sys.stderr)),
                 )
+                if why == "stopped":
+                    print(f"study {name}: early stop: the feasible front's hypervolume has not grown for "
+                          f"{args.early_stop} finished trials", file=sys.stderr)
                 if why == "timeout":
                     print(f"study {name}: --timeout {args.timeout:g} s reached; resume with the same command",
                           file=sys.stderr)
@@ -290,6 +297,16 @@ def _work(
     finally:
         lock.release()
     return 0
+
+
+def _early_stop(k: int) -> Any:
+    from tuner.hypervolume import trials_since_improvement
+
+    def stop(trials: Any) -> bool:
+        counted = recovery.counted_trials(trials)
+        return len(counted) >= k and trials_since_improvement(counted) >= k
+
+    return stop
 
 
 def _run_local_workers(argv: list[str], workers: int, spec: StorageSpec) -> int:
@@ -312,8 +329,12 @@ def _run_local_workers(argv: list[str], workers: int, spec: StorageSpec) -> int:
         print(f"\ninterrupted: the study is saved in {spec.redacted}; resume with:\n  {_resume_command(argv)}",
               file=sys.stderr)
         return 130
-    bad = [c for c in codes if c != 0]
-    return bad[0] if bad else 0
+    for i, c in enumerate(codes):
+        if c != 0:
+            how = f"signal {-c}" if c < 0 else f"exit status {c}"
+            print(f"warning: worker {i} ended with {how}; its running trial is retried by the others "
+                  "(or by the next start)", file=sys.stderr)
+    return 0
 
 
 def _strip_flag(argv: list[str], flag: str) -> list[str]:

@@ -92,10 +92,12 @@ def run_worker(
     catch: tuple[type[Exception], ...],
     callbacks: list[Callable[[optuna.Study, FrozenTrial], None]],
     deadline: float | None = None,
+    stop: Callable[[Sequence[FrozenTrial]], bool] | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> str:
     """Runs trials until ``target`` counted trials exist. Returns why it stopped:
-    ``"done"`` or ``"timeout"``."""
+    ``"done"``, ``"timeout"`` or ``"stopped"`` (``stop`` said so, from the trials so
+    far: the same verdict for every worker and for a resumed study)."""
 
     def gated(trial: optuna.Trial) -> Any:
         lock.release()  # the trial exists: other workers may count it now
@@ -112,6 +114,8 @@ def run_worker(
             trials = study.get_trials(deepcopy=False)
             if len(recovery.counted_trials(trials)) >= target:
                 return "done"
+            if stop is not None and stop(trials):
+                return "stopped"
             free, waiting = _free_slots(trials, target)
             if free <= 0 and not waiting:
                 start = False
