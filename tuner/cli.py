@@ -56,4 +56,10 @@ def run_main(prog: str, main: Callable[[], int]) -> NoReturn:
         code = 2
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     sys.exit(code)
