@@ -7,8 +7,10 @@
 //! - [`sim`]: one run (the tick loop);
 //! - [`mc`]: the Monte Carlo driver, summary and outputs;
 //! - [`stats`]: quantiles, tails, Wilson intervals;
+//! - [`calibration`]: the calibration targets of `simulator.md`, measured and checked;
 //! - [`evidence`]: evidence packs.
 
+pub mod calibration;
 pub mod config;
 pub mod evidence;
 pub mod fastmath;

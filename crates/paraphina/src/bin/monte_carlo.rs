@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use paraphina::calibration::{self, CalibrationSpec};
 use paraphina::config::{Knob, Overlay, Profile, SimConfig};
 use paraphina::mc;
 use paraphina::sim::Model;
@@ -23,28 +24,34 @@ A malformed or out-of-range value, or an unknown PARAPHINA_* name, stops the pro
 with exit status 2 before any run. `--show-config` prints the profile table, the
 accepted domains and the effective configuration as JSON.
 
+`--calibration-report [--runs N] [--ticks T] [--seed S]` (defaults 400, 600, 1) checks
+the calibration targets of the design (profiles, each knob's effect with common random
+numbers, the kill switch) on the built-in defaults and prints tables and one PASS/FAIL
+line per target; it takes no PARAPHINA_* variables and writes no files.
+
 Outputs in --output-dir: mc_runs.jsonl (one line per run), mc_summary.json (aggregates
 and tail risk), monte_carlo.yaml (invocation, effective configuration, seeds) and
 evidence_pack/ (SHA256SUMS for `sha256sum -c`, manifest.json). Run i uses seed S+i.
 Data files are byte-identical for the same arguments and environment, whatever --threads.
 
-Exit status: 0 success, 1 failure while writing outputs, 2 bad input.";
+Exit status: 0 success, 1 failure while writing outputs (or, with --calibration-report,
+a target that fails), 2 bad input.";
 
 /// Score a market-making configuration by Monte Carlo simulation.
 #[derive(Parser, Debug)]
 #[command(name = "monte_carlo", version, about, after_help = AFTER_HELP)]
 struct Args {
     /// Number of runs (at least 1).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), required_unless_present = "show_config")]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), required_unless_present_any = ["show_config", "calibration_report"])]
     runs: Option<u64>,
     /// Ticks per run (at least 1; a tick is 60 s).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), required_unless_present = "show_config")]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), required_unless_present_any = ["show_config", "calibration_report"])]
     ticks: Option<u64>,
     /// Seed of run 0; run i uses seed + i (wrapping).
-    #[arg(long, required_unless_present = "show_config")]
+    #[arg(long, required_unless_present_any = ["show_config", "calibration_report"])]
     seed: Option<u64>,
     /// Directory for the outputs (created if missing).
-    #[arg(long, required_unless_present = "show_config")]
+    #[arg(long, required_unless_present_any = ["show_config", "calibration_report"])]
     output_dir: Option<PathBuf>,
     /// Worker threads (default: every core). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -55,6 +62,10 @@ struct Args {
     /// Print the profile table, knob domains and effective configuration (JSON), then exit.
     #[arg(long)]
     show_config: bool,
+    /// Measure the calibration targets on the built-in defaults, print the report, exit
+    /// (1 if a target fails).
+    #[arg(long, conflicts_with_all = ["show_config", "output_dir"])]
+    calibration_report: bool,
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -86,6 +97,43 @@ fn show_config(ticks: u64, overlay: &Overlay) -> String {
     }))
 }
 
+fn thread_pool(threads: Option<u16>) -> Result<rayon::ThreadPool, String> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(k) = threads {
+        builder = builder.num_threads(usize::from(k));
+    }
+    builder.build().map_err(|e| format!("thread pool: {e}"))
+}
+
+fn calibration_report(args: &Args, overlay: &Overlay) -> ExitCode {
+    // The report measures fixed settings; an overlay the reader believes applied but did
+    // not would mislabel every number in it.
+    if !overlay.raw().is_empty() {
+        let names: Vec<&str> = overlay.raw().keys().map(String::as_str).collect();
+        return fail(format!(
+            "--calibration-report measures the built-in defaults and fixed knob settings; unset {}",
+            names.join(", ")
+        ));
+    }
+    let d = CalibrationSpec::default();
+    let spec = CalibrationSpec {
+        runs: args.runs.unwrap_or(d.runs),
+        ticks: args.ticks.unwrap_or(d.ticks),
+        seed: args.seed.unwrap_or(d.seed),
+    };
+    let pool = match thread_pool(args.threads) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    match pool.install(|| calibration::calibrate(&spec)) {
+        Ok(report) => {
+            print!("{report}");
+            if report.all_pass() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Err(e) => fail(e),
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let overlay = match Overlay::from_env() {
@@ -95,6 +143,9 @@ fn main() -> ExitCode {
     if args.show_config {
         print!("{}", show_config(args.ticks.unwrap_or(600), &overlay));
         return ExitCode::SUCCESS;
+    }
+    if args.calibration_report {
+        return calibration_report(&args, &overlay);
     }
     let (runs, ticks, seed) = (args.runs.unwrap(), args.ticks.unwrap(), args.seed.unwrap());
     let dir = args.output_dir.unwrap();
@@ -106,13 +157,9 @@ fn main() -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(k) = args.threads {
-        builder = builder.num_threads(usize::from(k));
-    }
-    let pool = match builder.build() {
+    let pool = match thread_pool(args.threads) {
         Ok(p) => p,
-        Err(e) => return fail(format!("thread pool: {e}")),
+        Err(e) => return fail(e),
     };
     let started = Instant::now();
     let results = pool.install(|| mc::run_batch(&model, runs, seed));
