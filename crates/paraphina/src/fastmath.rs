@@ -49,7 +49,8 @@ const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 /// e^x. Arguments beyond ±700 (never reached by the model) use the C library.
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
-    if !(x.abs() < 700.0) {
+    // Also true for NaN, which the C library turns into NaN.
+    if x.is_nan() || x.abs() >= 700.0 {
         return x.exp();
     }
     let t = x * INV_LN2_32 + ROUND_MAGIC;

@@ -194,14 +194,14 @@ impl Model {
             // Scheduled and random outages of this tick.
             let mut down = reg.down_mask;
             if self.stress.venue_outage_prob > 0.0 {
-                for v in 0..N_VENUES {
+                for (v, left) in outage_left.iter_mut().enumerate() {
                     let u: f64 = split_uniforms(orng.next_u64()).0;
-                    if outage_left[v] == 0 && u < self.stress.venue_outage_prob {
-                        outage_left[v] = self.stress.outage_ticks;
+                    if *left == 0 && u < self.stress.venue_outage_prob {
+                        *left = self.stress.outage_ticks;
                     }
-                    if outage_left[v] > 0 {
+                    if *left > 0 {
                         down |= 1 << v;
-                        outage_left[v] -= 1;
+                        *left -= 1;
                     }
                 }
             }
