@@ -36,10 +36,20 @@ def read_suite_verdict(out_dir: Path) -> SuiteVerdict:
         raise ValueError(f"{path}: unreadable suite summary ({exc})") from None
     try:
         passed = data["passed"]
-        failures = [str(f) for f in data["failures"]]
+        failed_checks = data["failed_checks"]
         suite_id = str(data["suite_id"])
+        failures = [
+            str(f["message"])
+            for scenario in data["scenarios"]
+            for verdict in scenario["invariants"]
+            for f in verdict["failures"]
+        ]
+        for scenario in data["scenarios"]:
+            det = scenario.get("determinism") or {}
+            if det.get("passed") is False:
+                failures.append(f"{scenario['scenario_id']}: repeats differ (determinism)")
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path}: suite summary lacks {exc}") from None
-    if not isinstance(passed, bool) or passed != (not failures):
-        raise ValueError(f"{path}: inconsistent suite summary (passed={passed!r}, {len(failures)} failures)")
-    return SuiteVerdict(suite_id=suite_id, passed=passed, failed_checks=len(failures), failures=failures)
+    if not isinstance(passed, bool) or not isinstance(failed_checks, int) or passed != (failed_checks == 0):
+        raise ValueError(f"{path}: inconsistent suite summary (passed={passed!r}, failed_checks={failed_checks!r})")
+    return SuiteVerdict(suite_id=suite_id, passed=passed, failed_checks=failed_checks, failures=failures)
