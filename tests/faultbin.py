@@ -3,8 +3,9 @@ for ``monte_carlo`` and ``sim_eval`` (``TUNER_BIN_DIR``). Each wrapper runs the 
 binary unless ``TUNER_FAULT`` says otherwise:
 
 ``TUNER_FAULT=<target>:<n>:<action>`` acts on the n-th call (1-based, counted in
-``TUNER_FAULT_DIR``) whose target matches: ``monte_carlo``, or a ``sim_eval``
-subcommand (``suite``, ``verify-evidence-tree``, ``write-evidence-pack``, ...).
+``TUNER_FAULT_DIR``) whose target matches: ``monte_carlo`` (a Monte Carlo run;
+``--show-config`` calls are ``show-config``), or a ``sim_eval`` subcommand (``suite``,
+``verify-evidence-tree``, ``write-evidence-pack``, ...).
 Actions:
 
 - ``kill_parent``: SIGKILL the calling study process before running (a crash of the
@@ -28,6 +29,8 @@ REAL = {real!r}
 NAME = {name!r}
 args = sys.argv[1:]
 target = NAME if NAME == "monte_carlo" else (args[0] if args else "")
+if "--show-config" in args:
+    target = "show-config"  # the study's preflight, not a trial
 fault = os.environ.get("TUNER_FAULT", "")
 if fault:
     want, n, action = fault.split(":")
