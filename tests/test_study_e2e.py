@@ -158,8 +158,9 @@ def test_optuna_dashboard_lists_the_study_with_its_metric_names(tmp_path: Path) 
     def get(path: str) -> dict:
         status: list[str] = []
         environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "localhost",
-                   "SERVER_PORT": "80", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http"}
-        body = b"".join(app(environ, lambda s, h: status.append(s)))
+                   "SERVER_PORT": "80", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http",
+                   "wsgi.errors": io.StringIO()}
+        body = b"".join(app(environ, lambda s, h, exc_info=None: status.append(s)))
         assert status[0].startswith("200"), status
         return json.loads(body)
 
