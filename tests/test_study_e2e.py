@@ -173,8 +173,8 @@ def test_optuna_dashboard_lists_the_study_with_its_metric_names(tmp_path: Path) 
 
 BAD_INPUT = [
     (["--bogus"], "unrecognized arguments"),
-    (["--study", "../x"], "--study"),
-    (["--study", ""], "--study"),
+    (["--study", "../x"], "study name"),
+    (["--study", ""], "study name"),
     (["--storage", "mysql://u@h/db"], "unsupported database"),
     (["--storage", "not a url"], "not a database URL"),
     (["--trials", "0"], "--trials"),
