@@ -7,14 +7,22 @@
 //! - [`sim`]: one run (the tick loop);
 //! - [`mc`]: the Monte Carlo driver, summary and outputs;
 //! - [`stats`]: quantiles, tails, Wilson intervals;
-//! - [`evidence`]: evidence packs.
+//! - [`evidence`]: evidence packs;
+//! - [`input`]: reading YAML inputs with located one-line errors;
+//! - [`scenario`]: scenario files (schema v1), their runs and invariants;
+//! - [`suite`]: suites of scenarios, the promotion gate of `sim_eval suite`;
+//! - [`report`]: comparing suite results of a baseline and variants.
 
 pub mod config;
 pub mod evidence;
 pub mod fastmath;
+pub mod input;
 pub mod market;
 pub mod mc;
+pub mod report;
+pub mod scenario;
 pub mod sim;
 pub mod stats;
 pub mod strategy;
 pub mod stress;
+pub mod suite;
