@@ -8,15 +8,23 @@
 //! - [`mc`]: the Monte Carlo driver, summary and outputs;
 //! - [`stats`]: quantiles, tails, Wilson intervals;
 //! - [`calibration`]: the calibration targets of `simulator.md`, measured and checked;
-//! - [`evidence`]: evidence packs.
+//! - [`evidence`]: evidence packs;
+//! - [`input`]: reading YAML inputs with located one-line errors;
+//! - [`scenario`]: scenario files (schema v1), their runs and invariants;
+//! - [`suite`]: suites of scenarios, the promotion gate of `sim_eval suite`;
+//! - [`report`]: comparing suite results of a baseline and variants.
 
 pub mod calibration;
 pub mod config;
 pub mod evidence;
 pub mod fastmath;
+pub mod input;
 pub mod market;
 pub mod mc;
+pub mod report;
+pub mod scenario;
 pub mod sim;
 pub mod stats;
 pub mod strategy;
 pub mod stress;
+pub mod suite;

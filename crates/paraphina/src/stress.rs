@@ -54,8 +54,11 @@ pub struct Stress {
     pub shocks: Vec<Shock>,
 }
 
+/// Length of a random outage when none is configured (ticks).
+pub const DEFAULT_OUTAGE_TICKS: u64 = 30;
+
 fn default_outage_ticks() -> u64 {
-    30
+    DEFAULT_OUTAGE_TICKS
 }
 
 /// Market conditions of one tick.

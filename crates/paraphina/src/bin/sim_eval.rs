@@ -6,17 +6,65 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use paraphina::evidence;
+use paraphina::config::Overlay;
+use paraphina::input::InputError;
+use paraphina::{evidence, report, scenario, suite};
 
 const TOOL_VERSION: &str = concat!("paraphina ", env!("CARGO_PKG_VERSION"));
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  verified (write-evidence-pack: written)
-  1  verification failed: each problem is printed on its own line, then a total
-  2  bad input: DIR missing, not a directory or unreadable, bad arguments;
-     write-evidence-pack also when DIR cannot be packed (symlink, special file,
-     a name sha256sum would escape) or the pack cannot be written";
+  0  verified (write-evidence-pack: written; run, suite: every invariant held;
+     report: every gate passed)
+  1  verification failed, or a check did: an invariant or determinism failure (run,
+     suite), a regression gate (report); each failure on its own line
+  2  bad input: a missing or malformed file (YAML errors as file:line:col: key:
+     problem), an unknown key, a bad PARAPHINA_* value, bad arguments, DIR missing or
+     unreadable, unmatched results (report); also outputs or packs that cannot be
+     written (symlink, special file, a name sha256sum would escape)";
+
+const CANDIDATE_HELP: &str = "\
+The candidate configuration is the PARAPHINA_* environment (see `monte_carlo --help`).
+Priority, highest first: a suite entry's env_overrides, the environment, the scenario's
+initial_state, the profile defaults. A bad PARAPHINA_* value is bad input (exit 2).";
+
+const RUN_HELP: &str = "\
+Runs every seed of one scenario file (schema v1: see the scenario module docs) and
+judges its invariants. Writes into DIR: seed_<seed>.json per seed, scenario_summary.json
+(verdicts with observed values and limits, overlays, effective configuration) and
+evidence_pack/. DIR must be new, empty, or an earlier output of this command (replaced).
+
+Exit status:
+  0  every invariant held
+  1  an invariant failed: one line per failure (scenario, seed, invariant, observed vs limit)
+  2  bad input (file:line:col: key: problem), or the outputs cannot be written";
+
+const SUITE_HELP: &str = "\
+Runs every scenario of a suite file repeat_runs times; the repeats must agree exactly.
+Writes into DIR: <scenario>/seed_<seed>.json, suite_summary.json (per scenario and
+invariant: pass/fail, observed vs limit; the effective and candidate overlays) and
+evidence_pack/. No wall-clock time outside evidence_pack/manifest.json. DIR must be new,
+empty, or an earlier output of this command (replaced).
+
+Exit status:
+  0  every scenario ran and every invariant held
+  1  an invariant or determinism failure: one line per failure (scenario, seed,
+     invariant, observed vs limit), then a total
+  2  bad input: missing file, malformed YAML, unknown key or wrong type (each as
+     file:line:col: key: problem), a bad PARAPHINA_* value; or unwritable outputs";
+
+const REPORT_HELP: &str = "\
+Compares the suite results of a baseline output directory with one or more variants,
+matched by (scenario, seed); each directory's evidence pack must verify. Writes Markdown
+(--out-md) and JSON (--out-json): per variant the mean baseline and variant final PnL,
+the mean, worst and best delta, and a table per scenario. Gates apply to the mean PnL
+regression (baseline mean − variant mean) of each variant.
+
+Exit status:
+  0  every result matched and every gate passed
+  1  a gate failed: one line naming the gate and the variant
+  2  bad input: a missing or unverifiable directory, a bad argument, or unmatched
+     results (listed one per line; the reports are still written)";
 
 const VERIFY_PACK_HELP: &str = "\
 Checks DIR/evidence_pack/SHA256SUMS and manifest.json: every listed file exists with its
@@ -55,7 +103,7 @@ Exit status:
 #[command(
     name = "sim_eval",
     version,
-    about = "Evaluate simulator outputs: verify and write evidence packs",
+    about = "Evaluate strategy configurations on scenarios and suites, compare results, verify evidence packs",
     after_help = EXIT_CODES
 )]
 struct Cli {
@@ -66,6 +114,49 @@ struct Cli {
 /// One variant per subcommand, each handled by the function of the same name below.
 #[derive(Subcommand)]
 enum Command {
+    /// Run one scenario file and judge its invariants
+    #[command(after_help = RUN_HELP, before_help = CANDIDATE_HELP)]
+    Run {
+        /// Scenario file (YAML, schema v1)
+        scenario: PathBuf,
+        /// Directory for the results (created if missing)
+        #[arg(long)]
+        output_dir: PathBuf,
+    },
+    /// Run a suite of scenarios against the candidate configuration (the promotion gate)
+    #[command(after_help = SUITE_HELP, before_help = CANDIDATE_HELP)]
+    Suite {
+        /// Suite file (YAML)
+        suite: PathBuf,
+        /// Directory for the results (created if missing)
+        #[arg(long)]
+        output_dir: PathBuf,
+        /// Print a line per scenario and per seed, not only the failures
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Compare suite results of variants with a baseline, with regression gates
+    #[command(after_help = REPORT_HELP)]
+    Report {
+        /// Output directory of `sim_eval suite` for the baseline
+        #[arg(long)]
+        baseline: PathBuf,
+        /// NAME=DIR: a variant's `sim_eval suite` output directory (repeatable)
+        #[arg(long = "variant", required = true)]
+        variants: Vec<String>,
+        /// Markdown report to write
+        #[arg(long)]
+        out_md: PathBuf,
+        /// JSON report to write
+        #[arg(long)]
+        out_json: PathBuf,
+        /// Fail a variant whose mean PnL is more than X USD below the baseline's
+        #[arg(long, value_name = "X")]
+        gate_max_regression_usd: Option<f64>,
+        /// Fail a variant whose mean PnL is more than Y % of |baseline mean| below it
+        #[arg(long, value_name = "Y")]
+        gate_max_regression_pct: Option<f64>,
+    },
     /// Verify the evidence pack of one directory
     #[command(after_help = VERIFY_PACK_HELP)]
     VerifyEvidencePack {
@@ -105,6 +196,30 @@ impl From<Outcome> for ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Run {
+            scenario,
+            output_dir,
+        } => run_scenario(&scenario, &output_dir),
+        Command::Suite {
+            suite,
+            output_dir,
+            verbose,
+        } => run_suite(&suite, &output_dir, verbose),
+        Command::Report {
+            baseline,
+            variants,
+            out_md,
+            out_json,
+            gate_max_regression_usd,
+            gate_max_regression_pct,
+        } => compare_report(
+            &baseline,
+            &variants,
+            &out_md,
+            &out_json,
+            gate_max_regression_usd,
+            gate_max_regression_pct,
+        ),
         Command::VerifyEvidencePack { dir } => verify_evidence_pack(&dir),
         Command::VerifyEvidenceTree { dir } => verify_evidence_tree(&dir),
         Command::WriteEvidencePack { dir } => write_evidence_pack(&dir),
@@ -177,4 +292,127 @@ fn write_evidence_pack(dir: &Path) -> Outcome {
             Outcome::BadInput
         }
     }
+}
+
+fn bad_input(e: impl std::fmt::Display) -> Outcome {
+    eprintln!("sim_eval: {e}");
+    Outcome::BadInput
+}
+
+/// The candidate's overlay: the PARAPHINA_* variables of the environment.
+fn candidate() -> Result<Overlay, Outcome> {
+    Overlay::from_env().map_err(|e| bad_input(format!("environment: {e}")))
+}
+
+fn label(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn run_scenario(path: &Path, output_dir: &Path) -> Outcome {
+    let result = (|| -> Result<Outcome, Outcome> {
+        let candidate = candidate()?;
+        let (scenario, sha256) = scenario::load(path, &label(path)).map_err(bad_input)?;
+        let source = scenario::Source {
+            file: Some(label(path)),
+            sha256: Some(sha256),
+            entry_fields: Vec::new(),
+        };
+        let case = scenario::Case::alone(scenario, source);
+        scenario::prepare_output_dir(output_dir, scenario::Layout::Run).map_err(bad_input)?;
+        let run = scenario::run_case(&case, &candidate, 1).map_err(bad_input)?;
+        let command = evidence::command_line(std::env::args_os());
+        scenario::write_run_outputs(output_dir, &case, &run, &command).map_err(bad_input)?;
+        for line in run.failure_lines() {
+            println!("{line}");
+        }
+        println!("{}", suite::scenario_line(&case, &run));
+        Ok(if run.passed() {
+            Outcome::Success
+        } else {
+            Outcome::Failed
+        })
+    })();
+    result.unwrap_or_else(|outcome| outcome)
+}
+
+fn run_suite(path: &Path, output_dir: &Path, verbose: bool) -> Outcome {
+    let result = (|| -> Result<Outcome, Outcome> {
+        let candidate = candidate()?;
+        let suite = suite::load(path, &label(path)).map_err(bad_input)?;
+        scenario::prepare_output_dir(output_dir, scenario::Layout::Suite).map_err(bad_input)?;
+        let run = suite::run(&suite, &candidate).map_err(bad_input)?;
+        let command = evidence::command_line(std::env::args_os());
+        suite::write_outputs(output_dir, &suite, &run, &command).map_err(bad_input)?;
+        for line in suite::report_lines(&suite, &run, verbose) {
+            println!("{line}");
+        }
+        Ok(if run.passed() {
+            Outcome::Success
+        } else {
+            Outcome::Failed
+        })
+    })();
+    result.unwrap_or_else(|outcome| outcome)
+}
+
+fn compare_report(
+    baseline: &Path,
+    variants: &[String],
+    out_md: &Path,
+    out_json: &Path,
+    max_regression_usd: Option<f64>,
+    max_regression_pct: Option<f64>,
+) -> Outcome {
+    let result = (|| -> Result<Outcome, InputError> {
+        let gates = report::Gates::new(max_regression_usd, max_regression_pct)?;
+        let base = report::read_results(baseline, &label(baseline))?;
+        let mut read = Vec::new();
+        for arg in variants {
+            let (name, dir) = report::parse_variant(arg)?;
+            if read.iter().any(|(n, _): &(String, _)| n == name.as_str()) {
+                return Err(InputError(format!(
+                    "--variant {arg:?}: the name {name} is given twice; names must differ"
+                )));
+            }
+            read.push((name.to_string(), report::read_results(&dir, &label(&dir))?));
+        }
+        let r = report::compare(&base, &read, &gates);
+        let write = |path: &Path, text: String| {
+            evidence::write_atomic(path, text.as_bytes()).map_err(|e| InputError(e.to_string()))
+        };
+        write(out_md, report::to_markdown(&r))?;
+        write(out_json, paraphina::mc::to_json_pretty(&r))?;
+        for v in &r.variants {
+            println!(
+                "variant {}: {} matched, mean pnl {:.2} -> {:.2} USD (delta {:+.2}, worst {:+.2}, best {:+.2})",
+                v.name,
+                v.overall.matched,
+                v.overall.mean_baseline_pnl,
+                v.overall.mean_variant_pnl,
+                v.overall.mean_delta,
+                v.overall.worst_delta,
+                v.overall.best_delta
+            );
+            for g in &v.gates {
+                println!("{}", g.message);
+            }
+        }
+        let unmatched = r.unmatched_lines();
+        if !unmatched.is_empty() {
+            for line in &unmatched {
+                eprintln!("sim_eval: {line}");
+            }
+            eprintln!(
+                "sim_eval: {} unmatched results: the directories do not hold the same (scenario, seed) results",
+                unmatched.len()
+            );
+            return Ok(Outcome::BadInput);
+        }
+        Ok(if r.passed {
+            Outcome::Success
+        } else {
+            Outcome::Failed
+        })
+    })();
+    result.unwrap_or_else(bad_input)
 }
