@@ -71,7 +71,7 @@ def test_three_workers_share_the_budget_exactly_and_promotion_works(pg, tmp_path
     leaks = _files_containing(tmp_path, pgserver.PASSWORD)
     assert leaks == [tmp_path / "pw"], leaks  # only the password file we wrote ourselves
     for rec in out.rglob("PROMOTION_RECORD.json"):
-        assert json.loads(rec.read_text())["storage"].startswith("postgresql+psycopg://tuner@127.0.0.1")
+        assert json.loads(rec.read_text())["storage"].startswith("postgresql+psycopg://tuner:***@127.0.0.1")
 
 
 def _pwfile(tmp_path: Path) -> Path:

@@ -381,10 +381,6 @@ def main(argv: list[str] | None = None) -> int:
     spec = parse_storage(args.storage or default_storage_url(name))
     ensure_binaries(quiet=args.quiet)
     check_knob_domains(space)
-    for tier, needed in budgets.unreachable_kill_tiers(mc_runs):
-        how = f"at least {needed} runs reach it" if needed else "no run count reaches it"
-        print(f"warning: tier {tier.name}: max_kill_ucb {tier.max_kill_ucb} cannot be met with --mc-runs {mc_runs} "
-              f"(0 kills give a bound above it); {how}", file=sys.stderr)
 
     settings = StudySettings(
         mc_runs=mc_runs, mc_ticks=mc_ticks, seed=seed, alpha=budgets.alpha,
@@ -400,6 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     worker = args.worker_index or 0
     sampler = make_sampler(args.sampler, seed=seed, population=args.population, worker=worker)
     study = open_study(name, spec, sampler, create=True, n_params=len(KNOB_NAMES))
+    if args.worker_index is None:
+        for tier, needed in budgets.unreachable_kill_tiers(mc_runs):
+            how = f"at least {needed} runs reach it" if needed else "no run count reaches it"
+            print(f"warning: tier {tier.name}: max_kill_ucb {tier.max_kill_ucb} cannot be met with --mc-runs {mc_runs} "
+                  f"(0 kills give a bound above it); {how}", file=sys.stderr)
     stored = study.user_attrs.get(StudySettings.attr_key())
     if stored is None:
         study.set_user_attr(StudySettings.attr_key(), asdict(settings))
