@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"outputs in {study_dir}: {', '.join(sorted(p.name for p in outputs))}")
     if not args.no_promote:
         promote(study, spec=spec, budgets=budgets, budgets_path=args.budgets, study_dir=study_dir,
-                out_dir=None, dry_run=False, allow_unverified=False, quiet=args.quiet, write_outputs=False)
+                out_dir=None, dry_run=False, allow_unverified=False, quiet=False, write_outputs=False)
     return 0
 
 

@@ -1,0 +1,181 @@
+"""End-to-end promotion: a real study promotes, the preset and its record agree, a
+reproduction matches bit for bit, and tampered evidence is never promoted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from e2e import load, run_cli
+from tuner.evidence import sha256_file
+from tuner.identifiers import KNOB_NAMES, candidate_id
+from tuner.promote import RECORD_FILE, read_env_file
+from tuner.runner import ensure_binaries
+
+# The study's default Monte Carlo settings (200 runs x 600 ticks); with this seed the
+# first ten candidates hold feasible ones that pass every tier.
+STUDY_ARGS = ["--study", "prom", "--trials", "10", "--population", "5", "--seed", "2", "--no-promote"]
+
+
+@pytest.fixture(scope="module")
+def studied(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ensure_binaries(quiet=True)
+    cwd = tmp_path_factory.mktemp("promote")
+    r = run_cli("tuner.study", STUDY_ARGS, cwd)
+    assert r.returncode == 0, r.stderr
+    return cwd
+
+
+def _promote(cwd: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("tuner.promote", ["--study", "prom", "--out-dir", str(out), *extra], cwd)
+
+
+def _winners(out: Path) -> dict[str, str]:
+    return {rec.parent.name: json.loads(rec.read_text())["candidate_id"] for rec in out.glob(f"*/{RECORD_FILE}")}
+
+
+def test_a_real_study_promotes_and_the_record_matches_its_preset(studied: Path) -> None:
+    out = studied / "promoted"
+    r = _promote(studied, out)
+    assert r.returncode == 0, r.stderr
+    records = sorted(out.glob(f"*/{RECORD_FILE}"))
+    assert records, r.stdout  # at least one tier promoted
+    for rec_path in records:
+        rec = json.loads(rec_path.read_text())
+        env = rec_path.parent / rec["env_file"]
+        assert rec["schema_version"] == 3 and rec["tier"] == rec_path.parent.name
+        assert rec["candidate_hash"] == sha256_file(env)
+        assert env.name.startswith("phaseA_prom_") and len(env.stem.split("_")[-1]) == 6
+        overlay = read_env_file(env)
+        assert overlay == rec["env_overlay"] and set(overlay) == set(KNOB_NAMES)
+        assert candidate_id(overlay) == rec["candidate_id"]
+        for key in ("statistics", "metrics", "seeds", "commands_run", "suites_passed", "storage", "sampler",
+                    "sampler_seed", "optuna_version", "trial_number", "git_commit", "evidence_verified"):
+            assert key in rec, key
+        assert rec["evidence_verified"] is True and rec["suites_passed"] == {
+            "research": True, "adversarial": True, "research_v1": True, "adversarial_regression_v1": True}
+        assert rec["seeds"] == list(range(2, 2 + 200)) and rec["sampler"] == "nsga2" and rec["sampler_seed"] == 2
+        stats = rec["statistics"]
+        assert stats["kill_ucb"] <= rec["tier_budget"]["max_kill_ucb"]
+        assert stats["dd_cvar"] <= rec["tier_budget"]["max_dd_cvar"]
+        assert stats["pnl_lcb"] >= rec["tier_budget"]["min_pnl_lcb_usd"]
+        header = env.read_text().splitlines()[:4]
+        assert header[0] == f"# Promoted configuration for {rec['tier']} tier" and header[2].startswith(
+            f"# Candidate: {rec['candidate_id']}")
+
+
+def test_the_preset_sourced_in_bash_exports_exactly_the_overlay(studied: Path) -> None:
+    out = studied / "promoted_bash"
+    assert _promote(studied, out).returncode == 0
+    rec_path = next(out.glob(f"*/{RECORD_FILE}"))
+    rec = json.loads(rec_path.read_text())
+    env_file = rec_path.parent / rec["env_file"]
+    shown = subprocess.run(["bash", "-c", f"set -eu; source '{env_file}'; env"], capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin"}, check=True).stdout
+    exported = dict(line.split("=", 1) for line in shown.splitlines() if line.startswith("PARAPHINA_"))
+    assert exported == rec["env_overlay"]
+    assert candidate_id(exported) == rec["candidate_id"]
+
+
+def test_promoting_twice_selects_the_same_candidates(studied: Path) -> None:
+    a, b = studied / "twice_a", studied / "twice_b"
+    assert _promote(studied, a).returncode == 0
+    assert _promote(studied, b).returncode == 0
+    assert _winners(a) == _winners(b) and _winners(a)
+    dry = _promote(studied, studied / "dry", "--dry-run")
+    assert dry.returncode == 0 and "dry run" in dry.stdout and not (studied / "dry").exists()
+
+
+def test_reproduce_matches_then_detects_a_changed_byte(studied: Path) -> None:
+    out = studied / "promoted_repro"
+    assert _promote(studied, out).returncode == 0
+    rec_path = next(out.glob(f"*/{RECORD_FILE}"))
+    ok = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "repro1")], studied)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "reproduced" in ok.stdout
+    trial_summary = Path(json.loads(rec_path.read_text())["trial_dir"]) / "mc" / "mc_summary.json"
+    original = trial_summary.read_bytes()
+    try:
+        text = original.decode()
+        changed = text.replace('"kill_count": ', '"kill_count": 1', 1) if '"kill_count": 0' in text else text.replace("1", "2", 1)
+        trial_summary.write_text(changed)
+        bad = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "repro2")], studied)
+        assert bad.returncode == 1, bad.stdout + bad.stderr
+        assert "NOT reproduced" in bad.stdout and "kill_count" in bad.stdout or "differs" in bad.stdout
+    finally:
+        trial_summary.write_bytes(original)
+
+
+def test_a_tampered_trial_is_never_promoted_and_the_next_candidate_is_considered(studied: Path) -> None:
+    first = studied / "before_tamper"
+    assert _promote(studied, first).returncode == 0
+    winners = _winners(first)
+    rec = json.loads(next(first.glob(f"*/{RECORD_FILE}")).read_text())
+    tdir = Path(rec["trial_dir"])
+    backup = studied / "backup_trial"
+    shutil.copytree(tdir, backup, symlinks=True)
+    try:
+        with open(tdir / "suite" / "research_v1" / "suite_summary.json", "a") as fh:
+            fh.write(" ")
+        second = studied / "after_tamper"
+        r = _promote(studied, second)
+        assert r.returncode == 0, r.stderr
+        assert f"skipped {rec['candidate_id']}" in r.stdout and "does not verify" in r.stdout
+        assert rec["candidate_id"] not in _winners(second).values()
+        assert set(_winners(second)) <= set(winners)
+    finally:
+        shutil.rmtree(tdir)
+        shutil.copytree(backup, tdir, symlinks=True)
+
+
+def test_a_pack_rewritten_to_match_tampering_is_caught_by_the_recorded_digest(studied: Path) -> None:
+    first = studied / "digest_before"
+    assert _promote(studied, first).returncode == 0
+    rec = json.loads(next(first.glob(f"*/{RECORD_FILE}")).read_text())
+    tdir = Path(rec["trial_dir"])
+    backup = studied / "backup_digest"
+    shutil.copytree(tdir, backup, symlinks=True)
+    try:
+        summary = tdir / "mc" / "mc_summary.json"
+        summary.write_text(summary.read_text().replace('"runs": 200', '"runs": 201', 1))
+        # A forger who rewrites every evidence pack so that verification passes...
+        bin_dir = Path(__file__).resolve().parents[1] / "target" / "release"
+        shutil.rmtree(tdir / "mc" / "evidence_pack")
+        shutil.rmtree(tdir / "evidence_pack")
+        subprocess.run([bin_dir / "sim_eval", "write-evidence-pack", tdir / "mc"], check=True, capture_output=True)
+        subprocess.run([bin_dir / "sim_eval", "write-evidence-pack", tdir], check=True, capture_output=True)
+        assert subprocess.run([bin_dir / "sim_eval", "verify-evidence-tree", tdir], capture_output=True).returncode == 0
+        # ...is still caught: the database holds the digests taken at trial time.
+        r = _promote(studied, studied / "digest_after")
+        assert r.returncode == 0
+        assert "differs from the one recorded at trial time" in r.stdout
+        assert rec["candidate_id"] not in _winners(studied / "digest_after").values()
+    finally:
+        shutil.rmtree(tdir)
+        shutil.copytree(backup, tdir, symlinks=True)
+
+
+def test_an_unreachable_trial_directory_is_refused_unless_allowed(studied: Path) -> None:
+    study = load(studied, "prom")
+    first = studied / "reach_before"
+    assert _promote(studied, first).returncode == 0
+    rec = json.loads(next(first.glob(f"*/{RECORD_FILE}")).read_text())
+    tdir = Path(rec["trial_dir"])
+    moved = tdir.with_name(tdir.name + ".elsewhere")
+    tdir.rename(moved)
+    try:
+        refused = _promote(studied, studied / "reach_refused")
+        assert "not reachable" in refused.stdout and "--allow-unverified" in refused.stdout
+        assert rec["candidate_id"] not in _winners(studied / "reach_refused").values()
+        allowed = _promote(studied, studied / "reach_allowed", "--allow-unverified")
+        assert allowed.returncode == 0
+        recs = [json.loads(p.read_text()) for p in (studied / "reach_allowed").glob(f"*/{RECORD_FILE}")]
+        mine = [r for r in recs if r["candidate_id"] == rec["candidate_id"]]
+        assert mine and all(r["allow_unverified"] is True and r["evidence_verified"] is False for r in mine)
+    finally:
+        moved.rename(tdir)
+    assert study.study_name == "prom"
