@@ -79,13 +79,30 @@ class RandomPlusMutationSampler(BaseSampler):
 
 
 def make(kind: str, seed: int, budget: int) -> BaseSampler:
+    """Sampler by name. NSGA-II variants: ``nsga2-default`` (Optuna's population 50,
+    uniform crossover, random-resampling mutation), ``nsga2-pop<N>[-sbx|-blx][-poly]``
+    (population N; SBX or BLX-alpha crossover; polynomial mutation), ``nsga2`` (the
+    study's default, whatever it is), ``tpe``, ``random``, ``random+mutation``."""
+    if kind == "nsga2":
+        return make_sampler("nsga2", seed=seed)
     if kind == "nsga2-default":
         return SeededNSGAIISampler(seed=seed, population_size=50)
     if kind.startswith("nsga2-pop"):
-        return SeededNSGAIISampler(seed=seed, population_size=int(kind.removeprefix("nsga2-pop")))
-    if kind == "nsga2-sbx":
-        from optuna.samplers.nsgaii import SBXCrossover
-        return SeededNSGAIISampler(seed=seed, population_size=20, crossover=SBXCrossover())
+        from optuna.samplers.nsgaii import BLXAlphaCrossover, PolynomialMutation, SBXCrossover
+
+        import warnings
+
+        parts = kind.removeprefix("nsga2-pop").split("-")
+        kwargs: dict[str, Any] = {"population_size": int(parts[0])}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the non-default operators are flagged experimental
+            if "sbx" in parts:
+                kwargs["crossover"] = SBXCrossover()
+            if "blx" in parts:
+                kwargs["crossover"] = BLXAlphaCrossover()
+            if "poly" in parts:
+                kwargs["mutation"] = PolynomialMutation()
+            return SeededNSGAIISampler(seed=seed, **kwargs)
     if kind == "tpe":
         return make_sampler("tpe", seed=seed)
     if kind == "random":
