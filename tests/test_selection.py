@@ -389,3 +389,31 @@ def test_select_winner_does_not_depend_on_input_order(seed):
 def test_select_winner_accepts_any_iterable():
     winner = cand()
     assert select_winner(iter([winner]), BALANCED).winner == winner
+
+
+# ---------------------------------------------------------------- a decision table
+
+AGGRESSIVE = Tier("aggressive", max_kill_ucb=0.15, max_dd_cvar=2000.0, min_pnl_lcb_usd=30.0)
+
+# Hand-built trials, each built to land in a known place of the three tiers.
+TABLE_CANDIDATES = [
+    cand("c0ffee000001", 1, pnl_mean=25.0, pnl_lcb=12.0, kill_ucb=0.013, dd_cvar=450.0),   # conservative only
+    cand("c0ffee000002", 2, pnl_mean=55.0, pnl_lcb=35.0, kill_ucb=0.08, dd_cvar=900.0),    # balanced + aggressive
+    cand("c0ffee000003", 3, pnl_mean=90.0, pnl_lcb=31.0, kill_ucb=0.14, dd_cvar=1900.0),   # aggressive only
+    cand("c0ffee000004", 4, pnl_mean=120.0, pnl_lcb=80.0, kill_ucb=0.02, dd_cvar=300.0,
+         suites_passed={"research_v1": True, "adversarial_regression_v1": False}),         # best, but fails a suite
+    cand("c0ffee000005", 5, pnl_mean=95.0, pnl_lcb=70.0, kill_ucb=0.16, dd_cvar=300.0),   # kill bound too high everywhere
+    cand("c0ffee000006", 6, pnl_mean=55.0, pnl_lcb=36.0, kill_ucb=0.08, dd_cvar=800.0),   # ties #2 on pnl, lower dd
+]
+
+
+@pytest.mark.parametrize(
+    "tier,winner",
+    [(CONSERVATIVE, "c0ffee000001"), (BALANCED, "c0ffee000006"), (AGGRESSIVE, "c0ffee000003")],
+)
+def test_decision_table_of_hand_built_trials(tier: Tier, winner: str) -> None:
+    for order in (TABLE_CANDIDATES, list(reversed(TABLE_CANDIDATES))):
+        selection = select_winner(order, tier)
+        assert selection.winner is not None and selection.winner.candidate_id == winner
+    assert tier_failures(TABLE_CANDIDATES[3], tier) == ["suite adversarial_regression_v1 not passed"]
+    assert any(f.startswith("kill_ucb 0.16 >") for f in tier_failures(TABLE_CANDIDATES[4], tier))

@@ -26,7 +26,7 @@ __all__ = ["SAMPLERS", "DEFAULT_POPULATION", "make_sampler", "trial_seed"]
 SAMPLERS = ("nsga2", "tpe", "random")
 #: NSGA-II population per generation (chosen from benchmarks/search_quality.py: see
 #: docs/BENCHMARKS.md).
-DEFAULT_POPULATION = 20
+DEFAULT_POPULATION = 50
 
 
 def trial_seed(seed: int, index: int, worker: int = 0) -> int:
