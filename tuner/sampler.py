@@ -34,28 +34,38 @@ def trial_seed(seed: int, index: int, worker: int = 0) -> int:
     return int(np.random.SeedSequence([seed, worker, index]).generate_state(1)[0])
 
 
-def _index(study: optuna.Study, trial: FrozenTrial) -> int:
-    return logical_index(study.get_trials(deepcopy=False), trial.number)
+def _reseed(sampler: Any, study: optuna.Study, trial: FrozenTrial) -> None:
+    """Seeds a sampler's own stream (and its inner random sampler's, when it has one)
+    for this trial. NSGA-II's child-generation strategy holds the same LazyRandomState,
+    so reseeding ``_rng`` reseeds crossover and mutation too."""
+    s = trial_seed(sampler._base_seed, logical_index(study.get_trials(deepcopy=False), trial.number), sampler._worker)
+    sampler._rng.rng.seed(s)
+    inner = getattr(sampler, "_random_sampler", None)
+    if inner is not None:
+        inner._rng.rng.seed((s + 1) % 2**32)
 
 
-class SeededNSGAIISampler(NSGAIISampler):
+class _PerTrialSeeded:
+    """Mixin over an Optuna sampler: per-trial seeding replaces the one stream per
+    process (and Optuna's reseeding from OS entropy with n_jobs > 1)."""
+
+    _base_seed: int
+    _worker: int
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        _reseed(self, study, trial)
+        super().before_trial(study, trial)  # type: ignore[misc]
+
+    def reseed_rng(self) -> None:
+        pass
+
+
+class SeededNSGAIISampler(_PerTrialSeeded, NSGAIISampler):
     """NSGA-II whose randomness for each trial depends only on (seed, logical index)."""
 
     def __init__(self, *, seed: int, worker: int = 0, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
-        self._base_seed = seed
-        self._worker = worker
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        s = trial_seed(self._base_seed, _index(study, trial), self._worker)
-        # The child-generation strategy holds this same LazyRandomState.
-        self._rng.rng.seed(s)
-        self._random_sampler._rng.rng.seed((s + 1) % 2**32)
-        super().before_trial(study, trial)
-
-    def reseed_rng(self) -> None:
-        # Optuna reseeds from OS entropy with n_jobs > 1; per-trial seeding replaces that.
-        pass
+        self._base_seed, self._worker = seed, worker
 
 
 # BaseGASampler names its storage keys after the class; keep NSGA-II's own names so the
@@ -64,38 +74,20 @@ SeededNSGAIISampler._GENERATION_KEY = NSGAIISampler._get_generation_key()
 SeededNSGAIISampler._PARENT_CACHE_KEY_PREFIX = NSGAIISampler._get_parent_cache_key_prefix()
 
 
-class SeededRandomSampler(RandomSampler):
+class SeededRandomSampler(_PerTrialSeeded, RandomSampler):
     """Random search with per-trial seeding (the baseline of the original specification)."""
 
     def __init__(self, *, seed: int, worker: int = 0) -> None:
         super().__init__(seed=seed)
-        self._base_seed = seed
-        self._worker = worker
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self._rng.rng.seed(trial_seed(self._base_seed, _index(study, trial), self._worker))
-        super().before_trial(study, trial)
-
-    def reseed_rng(self) -> None:
-        pass
+        self._base_seed, self._worker = seed, worker
 
 
-class SeededTPESampler(TPESampler):
+class SeededTPESampler(_PerTrialSeeded, TPESampler):
     """Optuna 5's multi-objective default, seeded per trial like the others."""
 
     def __init__(self, *, seed: int, worker: int = 0, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
-        self._base_seed = seed
-        self._worker = worker
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        s = trial_seed(self._base_seed, _index(study, trial), self._worker)
-        self._rng.rng.seed(s)
-        self._random_sampler._rng.rng.seed((s + 1) % 2**32)
-        super().before_trial(study, trial)
-
-    def reseed_rng(self) -> None:
-        pass
+        self._base_seed, self._worker = seed, worker
 
 
 def make_sampler(
