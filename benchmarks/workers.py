@@ -2,7 +2,7 @@
 on PostgreSQL (each monte_carlo on one thread), and the storage overhead per trial on
 PostgreSQL against SQLite.
 
-    .venv/bin/python benchmarks/workers.py            # 18 trials of 50 runs x 600 ticks per setting
+    .venv/bin/python benchmarks/workers.py            # 30 trials of 200 runs x 600 ticks per setting
 
 Starts a throwaway PostgreSQL server on loopback (as the tests do) and stops it after.
 Prints figures; never fails on them.
@@ -29,8 +29,8 @@ from trial_cost import measure  # noqa: E402
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--trials", type=int, default=18)
-    p.add_argument("--mc-runs", type=int, default=50)
+    p.add_argument("--trials", type=int, default=30)
+    p.add_argument("--mc-runs", type=int, default=200)
     p.add_argument("--mc-ticks", type=int, default=600)
     args = p.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)

@@ -30,7 +30,7 @@ from tuner.storage import StorageSpec
 
 __all__ = ["ReservationLock", "run_worker"]
 
-_POLL_S = 2.0
+_POLL_S = (0.2, 2.0)  # first and longest wait between looks at a full study
 _TELL_AFTER_S = 15.0
 
 
@@ -105,6 +105,7 @@ def run_worker(
 
     waited_since: float | None = None
     told = False
+    polls = 0
     while True:
         if deadline is not None and time.monotonic() >= deadline:
             return "timeout"
@@ -133,6 +134,10 @@ def run_worker(
                 on_wait("every remaining slot is held by a running trial; waiting for it to finish "
                         "(or for the heartbeat to declare it dead)")
                 told = True
-            time.sleep(_POLL_S)
+            # Back off: a slot held by a live worker frees within a trial; one held by a
+            # dead worker needs the heartbeat's grace period.
+            time.sleep(min(_POLL_S[1], _POLL_S[0] * 2 ** min(polls, 4)))
+            polls += 1
         else:
+            polls = 0
             waited_since, told = None, False
