@@ -213,7 +213,7 @@ class Progress:
         ran = max(done - self.done_at_start, 1)
         eta = elapsed / ran * max(self.target - done, 0)
         front = study.best_trials
-        best = max((t.values[0] for t in front), default=math.nan)
+        best = max((t.values[0] for t in front), default=None)
         if trial.state == TrialState.COMPLETE:
             kind = "feasible" if is_feasible(trial) else f"infeasible ({int(trial.constraints.get(CONSTRAINT_KEY, 0))} suite checks failed)"
             what = (f"pnl_mean {trial.values[0]:.2f} kill_ucb {trial.values[1]:.4f} dd_cvar {trial.values[2]:.1f} "
@@ -223,7 +223,7 @@ class Progress:
             what = f"{trial.state.name} {reason}"[:200]
         print(
             f"[{done}/{self.target}] trial {trial.number}: {what} | {elapsed:.0f}s elapsed, ETA {eta:.0f}s, "
-            f"front {len(front)}, best feasible pnl {best:.2f}",
+            f"front {len(front)}, best feasible pnl " + ("-" if best is None else f"{best:.2f}"),
             file=sys.stderr,
             flush=True,
         )
