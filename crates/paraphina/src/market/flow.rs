@@ -21,7 +21,14 @@ pub fn uninformed_fill_prob(a: f64, k: f64, d: f64) -> f64 {
 /// coin flips a branch predictor cannot learn).
 #[inline(always)]
 pub fn uninformed_arrives(e: f64, a: f64, k: f64, d: f64) -> bool {
-    e < a * fastmath::exp(-k * d)
+    arrives(e, a, fastmath::exp(-k * d))
+}
+
+/// [`uninformed_arrives`] with the decay factor `exp(-k d)` already computed (the run
+/// loop computes a tick's ten factors in one batch).
+#[inline(always)]
+pub fn arrives(e: f64, a: f64, decay: f64) -> bool {
+    e < a * decay
 }
 
 /// Share of the next tick's move an informed trader sees at `latency_ms`.
