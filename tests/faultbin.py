@@ -12,8 +12,20 @@ Actions:
   worker while the binary runs);
 - ``kill_parent_after``: run the real binary, then SIGKILL the caller;
 - ``crash``: print a panic message and exit 101 without running;
-- ``hang``: sleep for an hour (the per-command timeout must end it);
-- ``always_crash``: crash on every call from the n-th on.
+- ``hang``: sleep for an hour (the per-command timeout must end it); the wrapper's pid
+  goes to ``<TUNER_FAULT_DIR>/hung.pid``;
+- ``always_crash``: crash on every call from the n-th on;
+- ``term_parent`` / ``int_parent``: send SIGTERM / SIGINT to the caller (``kill``,
+  Ctrl-C), then wait to be killed;
+- ``enospc``: run the real binary with its first output file's temporary name
+  (``<--output-dir>/mc_runs.jsonl.tmp`` for ``monte_carlo``) linked to ``/dev/full``, so
+  the binary's own write fails with the kernel's ENOSPC ("No space left on device");
+- ``readonly``: make ``TUNER_FAULT_RO_DIR`` read-only (``chattr -R +i`` as root, who
+  ignores permissions; ``chmod -R a-w`` otherwise), then run the real binary;
+- ``tamper``: flip one byte of ``<DIR>/mc_summary.json`` (DIR: the command's last
+  argument), then run the real binary (evidence altered between writing and verifying).
+
+``sim_eval suite --check`` calls (the study's preflight) count as ``suite-check``.
 """
 
 from __future__ import annotations
@@ -31,6 +43,8 @@ args = sys.argv[1:]
 target = NAME if NAME == "monte_carlo" else (args[0] if args else "")
 if "--show-config" in args:
     target = "show-config"  # the study's preflight, not a trial
+if target == "suite" and "--check" in args:
+    target = "suite-check"  # the study's preflight, not a trial
 fault = os.environ.get("TUNER_FAULT", "")
 if fault:
     want, n, action = fault.split(":")
@@ -51,7 +65,34 @@ if fault:
             sys.stderr.write("thread 'main' panicked at src/injected.rs:1:1:\ninjected fault\n")
             sys.exit(101)
         if hit and action == "hang":
+            with open(os.path.join(os.environ["TUNER_FAULT_DIR"], "hung.pid"), "w") as fh:
+                fh.write(str(os.getpid()))
             time.sleep(3600)
+        if hit and action in ("term_parent", "int_parent"):
+            os.kill(os.getppid(), signal.SIGTERM if action == "term_parent" else signal.SIGINT)
+            time.sleep(30)
+            sys.exit(143)
+        if hit and action == "enospc":
+            import subprocess
+            out = args[args.index("--output-dir") + 1]
+            os.makedirs(out, exist_ok=True)
+            link = os.path.join(out, "mc_runs.jsonl.tmp")
+            os.symlink("/dev/full", link)
+            rc = subprocess.call([REAL] + args)
+            os.unlink(link)
+            sys.exit(rc)
+        if hit and action == "readonly":
+            import subprocess
+            ro = os.environ["TUNER_FAULT_RO_DIR"]
+            if os.geteuid() == 0:
+                subprocess.check_call(["chattr", "-R", "+i", ro])
+            else:
+                subprocess.check_call(["chmod", "-R", "a-w", ro])
+        if hit and action == "tamper":
+            path = os.path.join(args[-1], "mc_summary.json")
+            data = bytearray(open(path, "rb").read())
+            data[len(data) // 2] ^= 0x01
+            open(path, "wb").write(bytes(data))
         if hit and action == "kill_parent_after":
             import subprocess
             rc = subprocess.call([REAL] + args)

@@ -1,8 +1,9 @@
 """What every command-line entry point shares: one-line errors, exit codes, signals.
 
 Exit status: 0 success, 1 the command ran but its check failed (e.g. a reproduction
-that differs), 2 bad input (the message names the problem; nothing stored changed),
-130 interrupted (Ctrl-C or SIGTERM).
+that differs) or a file could not be read or written (disk full, read-only), 2 bad
+input (the message names the problem; nothing stored changed), 130 interrupted (Ctrl-C
+or SIGTERM).
 """
 
 from __future__ import annotations
@@ -62,4 +63,10 @@ def run_main(prog: str, main: Callable[[], int]) -> NoReturn:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
+    except OSError as exc:
+        # A file or directory the program needs cannot be read or written (disk full,
+        # read-only, permissions): the environment's fault, said in one line.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        code = 1
     sys.exit(code)

@@ -12,11 +12,15 @@ times out, evidence that does not verify, unreadable output) raises
 tail, and the study goes on. A *quality* failure (a suite invariant that does not
 hold) gives a completed but infeasible trial: its constraint is the number of failed
 scenario checks, so NSGA-II learns from it, and it never reaches the Pareto front.
+A failure of the environment (the study directory cannot be written: disk full,
+read-only) is neither: :class:`StudyDirError` stops the study and the trial is retried
+when it resumes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from tuner._faults import checkpoint
 from tuner.evidence import sha256_file
 from tuner.identifiers import candidate_id, trial_dir_name
 from tuner.metrics import SummaryError, metrics_from_summary, objective_values, read_summary
@@ -35,7 +40,9 @@ from tuner.runner import CommandResult, binary, run_command
 from tuner.search_space import SearchSpace
 from tuner.suites import SuiteVerdict, read_suite_verdict
 
-__all__ = ["CONSTRAINT_KEY", "IntegrityError", "Objective", "ObjectiveSettings", "env_file_text", "is_feasible"]
+__all__ = [
+    "CONSTRAINT_KEY", "IntegrityError", "Objective", "ObjectiveSettings", "StudyDirError", "env_file_text", "is_feasible",
+]
 
 #: Constraint name: failed scenario checks over both suites (feasible when 0).
 CONSTRAINT_KEY = "suite_failures"
@@ -51,6 +58,13 @@ def is_feasible(t: FrozenTrial) -> bool:
 
 class IntegrityError(Exception):
     """The trial's evidence cannot be trusted: a binary failed, or verification did."""
+
+
+class StudyDirError(Exception):
+    """The study directory cannot be written (disk full, read-only, permissions): not
+    the candidate's fault, and every later trial would fail the same way. The trial is
+    flagged interrupted (retried with the same parameters on resume, not counted) and
+    the study stops, instead of spending its remaining trials on failures."""
 
 
 @dataclass(frozen=True)
@@ -88,15 +102,16 @@ class Objective:
         try:
             trial.set_user_attr(WORKER_ATTR, self.worker)
             return self._run(trial)
-        except KeyboardInterrupt:
-            # Ctrl-C or SIGTERM: Optuna stores the trial FAIL; the flag makes the next
-            # start retry it instead of counting it.
+        except (KeyboardInterrupt, StudyDirError):
+            # Ctrl-C, SIGTERM or an unwritable study directory: Optuna stores the trial
+            # FAIL; the flag makes the next start retry it instead of counting it.
             trial.set_user_attr(INTERRUPTED_ATTR, True)
             raise
 
     def _run(self, trial: optuna.Trial) -> tuple[float, float, float]:
         started = time.monotonic()
         params = self.space.suggest(trial)
+        checkpoint("objective.sampled")
         overlay = self.space.overlay(params)
         cid = candidate_id(overlay)
         tdir = self.s.study_dir / "trials" / trial_dir_name(trial.number, cid)
@@ -113,12 +128,20 @@ class Objective:
                  "seconds": round(result.seconds, 4), "timed_out": result.timed_out}
             )
             if result.returncode not in ok_codes:
-                trial.set_user_attr(
-                    "failure",
-                    {"reason": "command failed", "command": result.describe(), "stderr_tail": result.stderr_tail[-1000:]},
-                )
+                failure = {"reason": "command failed", "command": result.describe(), "stderr_tail": result.stderr_tail[-1000:]}
+                if result.stdout.strip():
+                    # The verifier reports what failed on stdout (`FAIL <pack>: <problems>`).
+                    failure["stdout_tail"] = result.stdout[-1000:]
+                unwritable = _unwritable(tdir)
+                if unwritable is not None:
+                    failure["reason"] = f"cannot write in the study directory: {unwritable}"
+                trial.set_user_attr("failure", failure)
                 trial.set_user_attr("commands", commands)
-                raise IntegrityError(result.describe() + (": " + _last_line(result.stderr_tail) if result.stderr_tail else ""))
+                if unwritable is not None:
+                    raise StudyDirError(f"{_relative(tdir)}: {unwritable}")
+                said = _last_line(result.stderr_tail) or _last_line(
+                    "\n".join(ln for ln in result.stdout.splitlines() if ln.startswith("FAIL")))
+                raise IntegrityError(result.describe() + (": " + said if said else ""))
             return result
 
         try:
@@ -128,8 +151,9 @@ class Objective:
                 encoding="utf-8",
             )
         except OSError as exc:
-            trial.set_user_attr("failure", {"reason": f"cannot write the trial directory: {exc.strerror}", "path": str(tdir)})
-            raise IntegrityError(f"{rel}: cannot write the trial directory ({exc.strerror})") from exc
+            trial.set_user_attr("failure", {"reason": f"cannot write in the study directory: {exc.strerror}",
+                                            "path": str(tdir)})
+            raise StudyDirError(f"{rel}: {exc.strerror}") from exc
 
         mc_dir = tdir / "mc"
         mc_argv: list[str | Path] = [
@@ -169,6 +193,7 @@ class Objective:
         trial.set_user_attr("suites_passed", suites_passed)
         trial.set_user_attr("evidence_verified", True)
         trial.set_user_attr("metrics", metrics)
+        checkpoint("objective.attrs")
         trial.set_user_attr("overlay", overlay)
         trial.set_user_attr("suites", {k: v.as_attr() for k, v in verdicts.items()})
         trial.set_user_attr(
@@ -193,7 +218,27 @@ class Objective:
         trial.set_constraint(CONSTRAINT_KEY, float(failed_checks))
         # optuna-dashboard 0.21 reads only the older list format; keep both in step.
         trial.storage.set_trial_system_attr(trial._trial_id, "constraints", [float(failed_checks)])
+        checkpoint("objective.scored")
         return objective_values(metrics)
+
+
+def _unwritable(tdir: Path) -> str | None:
+    """Why a failed command's trial directory cannot take a small file, or None when it
+    can (the command failed on its own: an integrity failure of the trial)."""
+    probe = tdir / ".write_probe"
+    try:
+        with open(probe, "wb") as fh:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+            os.fsync(fh.fileno())
+        probe.unlink()
+    except OSError as exc:
+        try:
+            probe.unlink()
+        except OSError:
+            pass
+        return exc.strerror or str(exc)
+    return None
 
 
 def _relative(path: Path) -> Path:

@@ -12,17 +12,21 @@ again (``sim_eval verify-evidence-tree`` and the digests recorded in the databas
 candidate whose evidence no longer verifies is skipped, with the reason, for the next.
 
 Per tier with a winner: ``<out>/<tier>/phaseA_<study>_<UTC YYYYMMDD_HHMMSS>.env`` and
-``<out>/<tier>/PROMOTION_RECORD.json`` (schema version 3), both written atomically.
+``<out>/<tier>/PROMOTION_RECORD.json`` (schema version 3), both written atomically, the
+record last: it is the commit point (see :func:`promote`). Promoters take turns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
 import json
 import math
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
+from tuner._faults import checkpoint
 from tuner.bounds import normal_lcb, wilson_upper, z_one_sided
 from tuner.budgets import Budgets, Tier, load_budgets
 from tuner.cli import ArgumentParser, quiet_optuna, run_main
@@ -49,6 +54,8 @@ __all__ = ["RECORD_SCHEMA_VERSION", "Verification", "main", "promote", "read_env
 PROG = "python -m tuner.promote"
 RECORD_SCHEMA_VERSION = 3
 RECORD_FILE = "PROMOTION_RECORD.json"
+PENDING_FILE = ".PROMOTION_RECORD.json.pending"
+LOCK_FILE = ".promote.lock"
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,7 @@ def _git_commit() -> dict[str, Any]:
 
 def _record(
     *, study: optuna.Study, spec: StorageSpec, tier: Tier, budgets: Budgets, t: FrozenTrial, c: Candidate,
-    env_path: Path, promoted_at: dt.datetime, verification: Verification, allow_unverified: bool,
+    env_path: Path, env_sha256: str, promoted_at: dt.datetime, verification: Verification, allow_unverified: bool,
     tdir: Path | None,
 ) -> dict[str, Any]:
     m = dict(t.user_attrs.get("metrics") or {})
@@ -160,7 +167,7 @@ def _record(
         "tier": tier.name,
         **_git_commit(),
         "candidate_id": c.candidate_id,
-        "candidate_hash": sha256_file(env_path),
+        "candidate_hash": env_sha256,
         "env_file": env_path.name,
         "trial_id": f"trial_{t.number:04d}_{c.candidate_id}",
         "trial_number": t.number,
@@ -226,14 +233,90 @@ def promote(
     quiet: bool = False,
     write_outputs: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Applies the tiers and writes the promoted presets; returns per tier what happened."""
+    """Applies the tiers and writes the promoted presets; returns per tier what happened.
+
+    Promoters of the presets directory take turns (a lock on ``<out>/.promote.lock``), so
+    the last one writes last and whole. In a tier directory the record is the commit
+    point: it is staged as ``.PROMOTION_RECORD.json.pending``, the ``.env`` is written,
+    then the staged record is renamed into place. A promoter killed in between leaves
+    the staged record behind; the next promotion removes the ``.env`` it names (never
+    recorded) and any temporary file, and says so.
+    """
     out_dir = out_dir or DEFAULT_PROMOTED_DIR
+    kwargs = dict(spec=spec, budgets=budgets, budgets_path=budgets_path, study_dir=study_dir, out_dir=out_dir,
+                  dry_run=dry_run, allow_unverified=allow_unverified, quiet=quiet, write_outputs=write_outputs)
+    if dry_run:
+        return _promote(study, **kwargs)  # type: ignore[arg-type]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_FILE, "a+", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _roll_back_interrupted(out_dir, quiet)
+        return _promote(study, **kwargs)  # type: ignore[arg-type]
+
+
+def _roll_back_interrupted(out_dir: Path, quiet: bool) -> None:
+    """Undoes what a promoter killed mid-tier left (its lock is ours now, so it is dead)."""
+    for pending in sorted(out_dir.glob(f"*/{PENDING_FILE}")):
+        tier_dir = pending.parent
+        try:
+            staged = json.loads(pending.read_text(encoding="utf-8"))
+            name, digest = staged["env_file"], staged["candidate_hash"]
+        except (OSError, ValueError, KeyError, TypeError):
+            name = digest = None
+        env = tier_dir / name if isinstance(name, str) and Path(name).name == name and name.endswith(".env") else None
+        if env is not None and env.is_file() and sha256_file(env) == digest:
+            env.unlink()
+            if not quiet:
+                print(f"  {tier_dir.name}: removed {env.name}, left by an interrupted promotion (never recorded)")
+        pending.unlink()
+    for stale in out_dir.glob("*/.*.tmp"):
+        stale.unlink()
+
+
+def _commit(tier_dir: Path, env_path: Path, env_text: str, record_text: str) -> None:
+    """Writes a tier's preset and record; the record's rename is the commit point."""
+    pending = tier_dir / PENDING_FILE
+    write_atomic(pending, record_text)
+    checkpoint("promote.staged")
+    write_atomic(env_path, env_text)
+    checkpoint("promote.env_written")
+    os.replace(pending, tier_dir / RECORD_FILE)
+    fd = os.open(tier_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unused_stamp(out_dir: Path, study_name: str, tiers: Any) -> tuple[dt.datetime, str]:
+    """Now, to the second, such that no tier holds a preset of this study with that name
+    yet (two promotions within a second would otherwise share a file name)."""
+    while True:
+        promoted_at = dt.datetime.now(dt.timezone.utc)
+        stamp = promoted_at.strftime("%Y%m%d_%H%M%S")
+        if not any((out_dir / tier / f"phaseA_{study_name}_{stamp}.env").exists() for tier in tiers):
+            return promoted_at, stamp
+        time.sleep(1.0 - promoted_at.microsecond / 1e6 + 0.01)
+
+
+def _promote(
+    study: optuna.Study,
+    *,
+    spec: StorageSpec,
+    budgets: Budgets,
+    budgets_path: Path,
+    study_dir: Path | None,
+    out_dir: Path,
+    dry_run: bool,
+    allow_unverified: bool,
+    quiet: bool,
+    write_outputs: bool,
+) -> dict[str, dict[str, Any]]:
     front = [t for t in study.best_trials if is_feasible(t)]
     pairs = [(t, _bounded(candidate_from_trial(t), budgets.alpha)) for t in front]
     by_key = {(c.candidate_id, c.trial_number): t for t, c in pairs}
     checked: dict[int, Verification] = {}
-    promoted_at = dt.datetime.now(dt.timezone.utc)
-    stamp = promoted_at.strftime("%Y%m%d_%H%M%S")
+    promoted_at, stamp = _unused_stamp(out_dir, study.study_name, budgets.tiers)
     results: dict[str, dict[str, Any]] = {}
     say = (lambda *a: None) if quiet else (lambda msg: print(msg))
     say(f"promotion of study {study.study_name}: {len(pairs)} candidate(s) on the feasible Pareto front, "
@@ -286,11 +369,13 @@ def promote(
             say(summary + " [dry run: nothing written]")
             results[tier.name] = {"promoted": False, "dry_run": True, "candidate_id": c.candidate_id, "trial": t.number}
             continue
-        write_atomic(env_path, env_file_text(overlay, header))
+        env_text = env_file_text(overlay, header)
         record = _record(study=study, spec=spec, tier=tier, budgets=budgets, t=t, c=c, env_path=env_path,
+                         env_sha256=hashlib.sha256(env_text.encode("utf-8")).hexdigest(),
                          promoted_at=promoted_at, verification=v, allow_unverified=allow_unverified, tdir=tdir)
-        write_atomic(tier_dir / RECORD_FILE, json.dumps(_finite(record), indent=2, sort_keys=False) + "\n")
+        _commit(tier_dir, env_path, env_text, json.dumps(_finite(record), indent=2, sort_keys=False) + "\n")
         say(summary + f" -> {env_path}")
+        checkpoint("promote.tier_done")
         results[tier.name] = {"promoted": True, "candidate_id": c.candidate_id, "trial": t.number,
                               "env_file": str(env_path), "record": str(tier_dir / RECORD_FILE)}
     if write_outputs and study_dir is not None and not dry_run:
@@ -333,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = parse_storage(args.storage or default_storage_url(name))
     if spec.sqlite_path is not None and not spec.sqlite_path.exists():
         raise InputError(f"--storage {spec.redacted}: no such database file")
+    if args.out_dir is not None and args.out_dir.exists() and not args.out_dir.is_dir():
+        raise InputError(f"--out-dir {args.out_dir}: not a directory")
     ensure_binaries(quiet=args.quiet)
     from tuner.study import open_study
 

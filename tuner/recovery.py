@@ -26,6 +26,8 @@ from typing import Any, TextIO
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from tuner._faults import checkpoint
+
 __all__ = [
     "INTERRUPTED_ATTR",
     "WORKER_ATTR",
@@ -125,13 +127,19 @@ class StaleTrialRetry:
         _retry(study, trial, self.n_params)
 
 
-def recover_interrupted(study: optuna.Study, *, n_params: int, no_live_local_worker: bool) -> list[int]:
+def recover_interrupted(
+    study: optuna.Study, *, n_params: int, no_live_local_worker: bool, single_host: bool = False
+) -> list[int]:
     """Retries every interrupted trial not retried yet; returns the numbers retried.
 
     ``no_live_local_worker``: this worker holds the study directory's lock alone, so a
-    RUNNING trial started on this host belongs to a dead process.
+    RUNNING trial started on this host belongs to a dead process. ``single_host``: every
+    worker of the study runs on this host (SQLite), so with ``no_live_local_worker`` a
+    RUNNING trial without an owner (its worker died between Optuna creating it and the
+    objective's first write) is dead too, instead of waiting for it to age.
     """
     trials = study.get_trials(deepcopy=False)
+    checkpoint("recovery.scanned")
     superseded = superseded_numbers(trials)
     host = socket.gethostname()
     retried: list[int] = []
@@ -141,7 +149,7 @@ def recover_interrupted(study: optuna.Study, *, n_params: int, no_live_local_wor
         if t.state == TrialState.FAIL and t.user_attrs.get(INTERRUPTED_ATTR) is True:
             _retry(study, t, n_params)
             retried.append(t.number)
-        elif t.state == TrialState.RUNNING and _is_dead(t, host, no_live_local_worker):
+        elif t.state == TrialState.RUNNING and _is_dead(t, host, no_live_local_worker, single_host):
             storage = study._storage
             storage.set_trial_user_attr(t._trial_id, INTERRUPTED_ATTR, True)
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
@@ -150,13 +158,17 @@ def recover_interrupted(study: optuna.Study, *, n_params: int, no_live_local_wor
     return retried
 
 
-def _is_dead(t: FrozenTrial, host: str, no_live_local_worker: bool) -> bool:
+def _is_dead(t: FrozenTrial, host: str, no_live_local_worker: bool, single_host: bool) -> bool:
     worker_host = _host_of(t.user_attrs.get(WORKER_ATTR))
     if worker_host is not None:
         return no_live_local_worker and worker_host == host
     # Killed between trial creation and the objective's first write: no owner, and no
     # heartbeat either (Optuna's heartbeat starts with the objective), so Optuna would
-    # keep it RUNNING forever. Dead once it is older than the heartbeat grace period.
+    # keep it RUNNING forever. Every worker that can create a trial holds the study
+    # directory's lock, so on a single host a worker alone there knows it is dead;
+    # otherwise it is dead once it is older than the heartbeat grace period.
+    if single_host and no_live_local_worker:
+        return True
     from tuner.storage import GRACE_PERIOD_S
 
     started = t.datetime_start

@@ -23,6 +23,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from tuner import recovery
+from tuner._faults import checkpoint
 from tuner.budgets import Budgets
 from tuner.identifiers import KNOB_NAMES, METRIC_NAMES, trial_dir_name
 from tuner.objective import is_feasible
@@ -174,6 +175,7 @@ def write_study_outputs(
     path = study_dir / "trials.jsonl"
     write_atomic(path, "".join(json.dumps(trial_record(t), sort_keys=True) + "\n" for t in trials))
     written.append(path)
+    checkpoint("reports.outputs")
 
     rows = _pareto_rows(trials)
     settings = study.user_attrs.get("settings") or {}

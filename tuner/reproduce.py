@@ -85,6 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     record = _load_record(args.record)
     ensure_binaries(quiet=args.quiet)
+    # The simulator's own check of the record's settings, before anything is created.
+    preflight = run_command(
+        [binary("monte_carlo"), "--show-config", "--runs", str(record["mc_runs"]), "--ticks", str(record["mc_ticks"]),
+         "--seed", str(record["seeds"][0])],
+        overlay=record["env_overlay"], timeout=60,
+    )
+    if preflight.returncode == 2:
+        said = " ".join(preflight.stderr_tail.split())[:300].removeprefix("monte_carlo: error: ")
+        raise InputError(f"{args.record}: the simulator refuses the record's settings: {said}")
     out = args.output_dir or Path(tempfile.mkdtemp(prefix=f"reproduce_{record['candidate_id']}_"))
     if out.exists() and any(out.iterdir()):
         raise InputError(f"--output-dir {out}: not empty; reproduce into a fresh directory")

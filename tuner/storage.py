@@ -42,8 +42,25 @@ __all__ = [
 #: worker declares it dead. Generous on purpose: a too-short grace period marks live
 #: trials failed (optuna issues #5470, #4234). ``TUNER_HEARTBEAT_INTERVAL`` and
 #: ``TUNER_HEARTBEAT_GRACE`` override them (the tests shorten them).
-HEARTBEAT_INTERVAL_S = int(os.environ.get("TUNER_HEARTBEAT_INTERVAL", "10"))
-GRACE_PERIOD_S = int(os.environ.get("TUNER_HEARTBEAT_GRACE", "60"))
+_HEARTBEAT_ENV = {"TUNER_HEARTBEAT_INTERVAL": 10, "TUNER_HEARTBEAT_GRACE": 60}
+
+
+def _env_seconds(name: str) -> int:
+    """The variable's value, or its default when unset or not a whole number >= 1 (a bad
+    value is reported by :func:`make_storage`, not at import, where it would be a traceback)."""
+    text = os.environ.get(name, "")
+    return int(text) if text.strip().isdigit() and int(text) >= 1 else _HEARTBEAT_ENV[name]
+
+
+def _check_heartbeat_env() -> None:
+    for name in _HEARTBEAT_ENV:
+        text = os.environ.get(name)
+        if text is not None and not (text.strip().isdigit() and int(text) >= 1):
+            raise InputError(f"{name}={text!r}: expected a whole number of seconds, at least 1")
+
+
+HEARTBEAT_INTERVAL_S = _env_seconds("TUNER_HEARTBEAT_INTERVAL")
+GRACE_PERIOD_S = _env_seconds("TUNER_HEARTBEAT_GRACE")
 
 PASSWORD_ENV = "TUNER_DB_PASSWORD"
 PASSWORD_FILE_ENV = "TUNER_DB_PASSWORD_FILE"
@@ -165,6 +182,7 @@ def make_storage(spec: StorageSpec, *, create: bool = True, n_params: int | None
     """
     from tuner.recovery import StaleTrialRetry
 
+    _check_heartbeat_env()
     engine_kwargs: dict[str, Any]
     if spec.kind == "sqlite":
         path = spec.sqlite_path

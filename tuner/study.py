@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from tuner import recovery
@@ -27,7 +28,7 @@ from tuner.budgets import Budgets, load_budgets
 from tuner.cli import ArgumentParser, quiet_optuna, run_main, sigterm_as_interrupt
 from tuner.errors import InputError
 from tuner.identifiers import DIRECTIONS, KNOB_NAMES, METRIC_NAMES, validate_study_name
-from tuner.objective import CONSTRAINT_KEY, IntegrityError, Objective, ObjectiveSettings, is_feasible
+from tuner.objective import CONSTRAINT_KEY, IntegrityError, Objective, ObjectiveSettings, StudyDirError, is_feasible
 from tuner.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE, suites
 from tuner.runner import binary, ensure_binaries, run_command
 from tuner.sampler import DEFAULT_POPULATION, SAMPLERS, make_sampler
@@ -53,7 +54,9 @@ Resume: run the same command again. --trials N is the total number of finished t
 a study interrupted by Ctrl-C, SIGTERM or kill -9 continues to N, retrying the trial
 that was running with the same parameters.
 
-Exit status: 0 done, 2 bad input (nothing stored was changed), 130 interrupted.
+Exit status: 0 done, 1 the study directory could not be written (disk full, read-only:
+the study stopped; fix it and resume with the same command), 2 bad input (nothing
+stored was changed), 130 interrupted.
 """
 
 
@@ -75,14 +78,14 @@ class StudySettings:
         return "settings"
 
 
-def _positive_int(name: str) -> Any:
+def _positive_int(name: str, least: int = 1) -> Any:
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise InputError(f"{name} {text!r}: not an integer") from None
-        if value < 1:
-            raise InputError(f"{name} {text}: must be at least 1")
+        if value < least:
+            raise InputError(f"{name} {text}: must be at least {least}")
         return value
 
     return parse
@@ -120,7 +123,7 @@ def build_parser() -> ArgumentParser:
                    help="knobs and ranges to search (default configs/search_space.yaml)")
     p.add_argument("--sampler", choices=SAMPLERS, default="nsga2",
                    help="search algorithm (default nsga2: NSGA-II with the fixed seed)")
-    p.add_argument("--population", metavar="N", type=_positive_int("--population"), default=DEFAULT_POPULATION,
+    p.add_argument("--population", metavar="N", type=_positive_int("--population", 2), default=DEFAULT_POPULATION,
                    help=f"NSGA-II population per generation (default {DEFAULT_POPULATION})")
     p.add_argument("--timeout", metavar="S", type=float,
                    help="stop starting new trials after S seconds (the study can be resumed)")
@@ -169,12 +172,16 @@ def open_study(
         ) from None
 
 
-def check_knob_domains(space: SearchSpace) -> None:
+def check_knob_domains(space: SearchSpace, run_args: list[str] | None = None) -> None:
     """The search space must lie inside the simulator's accepted domains (which the
-    simulator reports): otherwise every trial would fail on a bad PARAPHINA_* value."""
-    result = run_command([binary("monte_carlo"), "--show-config"], timeout=60)
+    simulator reports), and the simulator must accept ``run_args`` (``--runs``,
+    ``--ticks``, ``--seed``, ``--threads``): otherwise every trial would fail."""
+    result = run_command([binary("monte_carlo"), "--show-config", *(run_args or [])], timeout=60)
     if not result.ok:
-        raise InputError(f"monte_carlo --show-config failed: {result.stderr_tail.strip()[:300]}")
+        said = " ".join(result.stderr_tail.strip().split())[:300]
+        if said.startswith("monte_carlo: error: "):
+            raise InputError(f"the simulator refuses the run settings: {said[len('monte_carlo: error: '):]}")
+        raise InputError(f"monte_carlo --show-config failed: {said}")
     domains = json.loads(result.stdout)["knob_domains"]
     for name, rng in space.ranges().items():
         dom = domains.get(name)
@@ -193,6 +200,16 @@ def check_knob_domains(space: SearchSpace) -> None:
                 f"search space: {name}: range [{low}, {high}] leaves the simulator's accepted domain "
                 f"{op}{dom['low']}, {dom['high']}]"
             )
+
+
+def check_suites() -> None:
+    """Both suite files, and every scenario file they name, must be valid before the
+    study starts: otherwise every trial would fail on them."""
+    for suite, path in suites().items():
+        result = run_command([binary("sim_eval"), "suite", path, "--check"], timeout=60)
+        if not result.ok:
+            said = " ".join(result.stderr_tail.strip().split())[:400]
+            raise InputError(f"suite {suite}: {said.removeprefix('sim_eval: error: ')}")
 
 
 class Progress:
@@ -233,6 +250,11 @@ def _resume_command(argv: list[str]) -> str:
     return "python -m tuner.study " + " ".join(shlex.quote(a) for a in argv)
 
 
+def _say_interrupted(spec: StorageSpec, argv: list[str]) -> None:
+    print(f"\ninterrupted: the study is saved in {spec.redacted}; resume with:\n  {_resume_command(argv)}",
+          file=sys.stderr)
+
+
 def front_table(trials: list[FrozenTrial]) -> str:
     rows = ["  trial  candidate      profile       pnl_mean   pnl_lcb  kill_ucb   dd_cvar"]
     for t in sorted(trials, key=lambda t: (-t.values[0], t.values[2], t.values[1], t.number)):
@@ -251,8 +273,16 @@ def _work(
     """This process's share of the trials (all of them when it works alone)."""
     lock = recovery.WorkerLock(study_dir)
     alone = lock.acquire()
+    reservation = ReservationLock(spec, name, study._storage)
     try:
-        retried = recovery.recover_interrupted(study, n_params=len(KNOB_NAMES), no_live_local_worker=alone)
+        # Under the reservation lock: two workers starting together must not both retry
+        # the same interrupted trial. With SQLite every worker runs on this host.
+        reservation.acquire()
+        try:
+            retried = recovery.recover_interrupted(study, n_params=len(KNOB_NAMES), no_live_local_worker=alone,
+                                                   single_host=spec.kind == "sqlite")
+        finally:
+            reservation.release()
         if retried and not args.quiet:
             print(f"resuming: retrying interrupted trial(s) {', '.join(map(str, retried))} with the same parameters",
                   file=sys.stderr)
@@ -277,12 +307,14 @@ def _work(
             try:
                 why = run_worker(
                     study, objective, target=trials_target,
-                    lock=ReservationLock(spec, name, study._storage),
+                    lock=reservation,
                     catch=(IntegrityError,),
                     callbacks=[Progress(trials_target, done, args.quiet)],
                     deadline=deadline,
                     stop=None if args.early_stop is None else _early_stop(args.early_stop),
                     on_wait=None if args.quiet else (lambda msg: print(f"study {name}: {msg}", file=sys.stderr)),
+                    recover=lambda: recovery.recover_interrupted(study, n_params=len(KNOB_NAMES),
+                                                                 no_live_local_worker=False),
                 )
                 if why == "stopped":
                     print(f"study {name}: early stop: the feasible front's hypervolume has not grown for "
@@ -291,9 +323,13 @@ def _work(
                     print(f"study {name}: --timeout {args.timeout:g} s reached; resume with the same command",
                           file=sys.stderr)
             except KeyboardInterrupt:
-                print(f"\ninterrupted: the study is saved in {spec.redacted}; resume with:\n  {_resume_command(argv)}",
-                      file=sys.stderr)
+                _say_interrupted(spec, argv)
                 return 130
+            except StudyDirError as exc:
+                print(f"{PROG}: error: cannot write in the study directory ({exc}); the study stopped, and the "
+                      f"trial that was running will be retried; every finished trial is stored in {spec.redacted}. "
+                      f"Free space or fix permissions, then resume with:\n  {_resume_command(argv)}", file=sys.stderr)
+                return 1
     finally:
         lock.release()
     return 0
@@ -326,8 +362,7 @@ def _run_local_workers(argv: list[str], workers: int, spec: StorageSpec) -> int:
             p.terminate()
         for p in procs:
             p.wait()
-        print(f"\ninterrupted: the study is saved in {spec.redacted}; resume with:\n  {_resume_command(argv)}",
-              file=sys.stderr)
+        _say_interrupted(spec, argv)
         return 130
     for i, c in enumerate(codes):
         if c != 0:
@@ -380,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     study_dir = (args.study_dir or Path("studies") / name).resolve()
     spec = parse_storage(args.storage or default_storage_url(name))
     ensure_binaries(quiet=args.quiet)
-    check_knob_domains(space)
+    check_knob_domains(space, ["--runs", str(mc_runs), "--ticks", str(mc_ticks), "--seed", str(seed)]
+                       + (["--threads", str(args.mc_threads)] if args.mc_threads else []))
+    check_suites()
 
     settings = StudySettings(
         mc_runs=mc_runs, mc_ticks=mc_ticks, seed=seed, alpha=budgets.alpha,
@@ -396,11 +433,6 @@ def main(argv: list[str] | None = None) -> int:
     worker = args.worker_index or 0
     sampler = make_sampler(args.sampler, seed=seed, population=args.population, worker=worker)
     study = open_study(name, spec, sampler, create=True, n_params=len(KNOB_NAMES))
-    if args.worker_index is None:
-        for tier, needed in budgets.unreachable_kill_tiers(mc_runs):
-            how = f"at least {needed} runs reach it" if needed else "no run count reaches it"
-            print(f"warning: tier {tier.name}: max_kill_ucb {tier.max_kill_ucb} cannot be met with --mc-runs {mc_runs} "
-                  f"(0 kills give a bound above it); {how}", file=sys.stderr)
     stored = study.user_attrs.get(StudySettings.attr_key())
     if stored is None:
         study.set_user_attr(StudySettings.attr_key(), asdict(settings))
@@ -413,18 +445,56 @@ def main(argv: list[str] | None = None) -> int:
             "rerun with the original settings or choose another --study"
         )
 
-    sigterm_as_interrupt()
-    if args.workers > 1:
-        code = _run_local_workers(argv, args.workers, spec)
-        if code != 0:
-            return code
-    else:
-        code = _work(study, spec, args, argv, name, study_dir, budgets, space, trials_target, settings)
-        if code != 0:
-            return code
-    if args.worker_index is not None:
-        return 0  # a worker started by --workers: the parent reports and promotes
+    # After the settings check: a refused resume prints its one error line only.
+    if args.worker_index is None:
+        for tier, needed in budgets.unreachable_kill_tiers(mc_runs):
+            how = f"at least {needed} runs reach it" if needed else "no run count reaches it"
+            print(f"warning: tier {tier.name}: max_kill_ucb {tier.max_kill_ucb} cannot be met with --mc-runs {mc_runs} "
+                  f"(0 kills give a bound above it); {how}", file=sys.stderr)
 
+    sigterm_as_interrupt()
+    try:
+        if args.workers > 1:
+            code = _run_local_workers(argv, args.workers, spec)
+        else:
+            code = _work(study, spec, args, argv, name, study_dir, budgets, space, trials_target, settings)
+        if code != 0 or args.worker_index is not None:
+            return code  # a worker started by --workers: the parent reports and promotes
+        return _finish(study, spec, args, argv, name, study_dir, budgets)
+    except KeyboardInterrupt:
+        # Outside a trial (recovery, outputs, promotion): every finished trial is stored,
+        # and the same command finishes the rest.
+        _say_interrupted(spec, argv)
+        return 130
+    except Exception as exc:
+        # The database refused a write (disk full, read-only file): Optuna may raise it
+        # wrapped (even as an AssertionError). SQLite and PostgreSQL keep every committed
+        # transaction, and a trial left RUNNING is retried by the next start.
+        why = _storage_failure(exc)
+        if why is None:
+            raise
+        print(f"{PROG}: error: cannot write the study database {spec.redacted} ({why}); every finished trial "
+              f"is kept, and the trial that was running will be retried. Free space or fix permissions, then "
+              f"resume with:\n  {_resume_command(argv)}", file=sys.stderr)
+        return 1
+
+
+def _storage_failure(exc: BaseException) -> str | None:
+    """The database error behind ``exc`` (its cause or context chain), if there is one."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, sqlalchemy.exc.DBAPIError):
+            return " ".join(str(seen.orig).split())[:200]
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _finish(
+    study: optuna.Study, spec: StorageSpec, args: Any, argv: list[str], name: str, study_dir: Path, budgets: Budgets,
+) -> int:
+    """After the trials: the front, the study outputs and (unless --no-promote) promotion."""
     trials = study.get_trials(deepcopy=False)
     done = len(recovery.counted_trials(trials))
     front = study.best_trials
@@ -437,11 +507,18 @@ def main(argv: list[str] | None = None) -> int:
     from tuner.promote import promote
     from tuner.reports import write_study_outputs
 
-    outputs = write_study_outputs(study, study_dir, budgets)
-    print(f"outputs in {study_dir}: {', '.join(sorted(p.name for p in outputs))}")
-    if not args.no_promote:
-        promote(study, spec=spec, budgets=budgets, budgets_path=args.budgets, study_dir=study_dir,
-                out_dir=None, dry_run=False, allow_unverified=False, quiet=False, write_outputs=False)
+    try:
+        outputs = write_study_outputs(study, study_dir, budgets)
+        print(f"outputs in {study_dir}: {', '.join(sorted(p.name for p in outputs))}")
+        if not args.no_promote:
+            promote(study, spec=spec, budgets=budgets, budgets_path=args.budgets, study_dir=study_dir,
+                    out_dir=None, dry_run=False, allow_unverified=False, quiet=False, write_outputs=False)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{PROG}: error: cannot write the study outputs ({where}{exc.strerror or exc}); every trial is stored "
+              f"in {spec.redacted}. Free space or fix permissions, then resume with:\n  {_resume_command(argv)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -26,6 +26,7 @@ import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from tuner import recovery
+from tuner._faults import checkpoint
 from tuner.storage import StorageSpec
 
 __all__ = ["ReservationLock", "run_worker"]
@@ -94,12 +95,17 @@ def run_worker(
     deadline: float | None = None,
     stop: Callable[[Sequence[FrozenTrial]], bool] | None = None,
     on_wait: Callable[[str], None] | None = None,
+    recover: Callable[[], object] | None = None,
 ) -> str:
     """Runs trials until ``target`` counted trials exist. Returns why it stopped:
     ``"done"``, ``"timeout"`` or ``"stopped"`` (``stop`` said so, from the trials so
-    far: the same verdict for every worker and for a resumed study)."""
+    far: the same verdict for every worker and for a resumed study). While every slot
+    is held by a running trial, ``recover`` is called under the lock at each poll, so a
+    trial whose worker died is retried once it is known dead instead of waited for
+    forever."""
 
     def gated(trial: optuna.Trial) -> Any:
+        checkpoint("worker.trial_created")
         lock.release()  # the trial exists: other workers may count it now
         return objective(trial)
 
@@ -120,9 +126,12 @@ def run_worker(
             free, waiting = _free_slots(trials, target)
             if free <= 0 and not waiting:
                 start = False
+                if recover is not None:
+                    recover()
             else:
                 start = True
                 study.optimize(gated, n_trials=1, catch=catch, callbacks=callbacks)
+                checkpoint("worker.after_trial")
         finally:
             if lock.held:
                 lock.release()

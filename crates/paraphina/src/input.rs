@@ -102,6 +102,31 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Parses the command line like `T::parse()`, but a bad argument is one line on stderr,
+/// `<prog>: error: <what clap says> (see --help)`, with exit status 2 (clap's own message
+/// adds a usage block). `--help` and `--version` print as usual.
+pub fn parse_args<T: clap::Parser>(prog: &str) -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            let what = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("{prog}: error: {} (see --help)", one_line(what));
+            std::process::exit(2);
+        }
+    }
+}
+
 /// Reads and parses a YAML file; `label` is how errors name it (the path as given).
 pub fn read_yaml<T: DeserializeOwned>(path: &Path, label: &str) -> Result<(T, String), InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -309,13 +334,14 @@ pub type ShrinkFactor = Num<Shrink>;
 pub type FeeBps = Num<FeeRange>;
 pub type TickSeconds = Num<WholeMillis>;
 
-/// A whole number checked while parsing (`MIN` is the smallest accepted). Whole-valued
-/// floats (`1e3`) are accepted; fractions, negatives and strings are not.
+/// A whole number checked while parsing (`MIN` is the smallest accepted, `MAX` the
+/// largest). Whole-valued floats (`1e3`) are accepted; fractions, negatives and strings
+/// are not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct Whole<const MIN: u64>(u64);
+pub struct Whole<const MIN: u64, const MAX: u64 = { u64::MAX }>(u64);
 
-impl<const MIN: u64> Whole<MIN> {
+impl<const MIN: u64, const MAX: u64> Whole<MIN, MAX> {
     pub fn get(&self) -> u64 {
         self.0
     }
@@ -323,44 +349,56 @@ impl<const MIN: u64> Whole<MIN> {
 
 pub type Count = Whole<1>;
 pub type Natural = Whole<0>;
+/// A count that sizes memory or work per item (seeds, repeats, ticks of a scenario):
+/// bounded, so that a slip of the keyboard is an error and not an out-of-memory abort.
+pub type BoundedCount<const MAX: u64> = Whole<1, MAX>;
 
-struct WholeVisitor<const MIN: u64>;
+struct WholeVisitor<const MIN: u64, const MAX: u64>;
 
-impl<const MIN: u64> WholeVisitor<MIN> {
+impl<const MIN: u64, const MAX: u64> WholeVisitor<MIN, MAX> {
+    fn expected() -> String {
+        if MAX == u64::MAX {
+            format!("a whole number >= {MIN}")
+        } else {
+            format!("a whole number from {MIN} to {MAX}")
+        }
+    }
+
     fn refuse<E: de::Error>(shown: &dyn fmt::Display) -> E {
-        E::custom(format!("{shown} given; expected a whole number >= {MIN}"))
+        E::custom(format!("{shown} given; expected {}", Self::expected()))
     }
 }
 
-impl<'de, const MIN: u64> Visitor<'de> for WholeVisitor<MIN> {
-    type Value = Whole<MIN>;
+impl<'de, const MIN: u64, const MAX: u64> Visitor<'de> for WholeVisitor<MIN, MAX> {
+    type Value = Whole<MIN, MAX>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a whole number >= {MIN}")
+        f.write_str(&Self::expected())
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Whole<MIN>, E> {
-        if v >= MIN {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Whole<MIN, MAX>, E> {
+        if (MIN..=MAX).contains(&v) {
             Ok(Whole(v))
         } else {
             Err(Self::refuse(&v))
         }
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Whole<MIN>, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Whole<MIN, MAX>, E> {
         match u64::try_from(v) {
             Ok(u) => self.visit_u64(u),
             Err(_) => Err(Self::refuse(&v)),
         }
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Whole<MIN>, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Whole<MIN, MAX>, E> {
         Err(E::custom(format!(
-            "invalid type: string {v:?}, expected a whole number >= {MIN}"
+            "invalid type: string {v:?}, expected {}",
+            Self::expected()
         )))
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Whole<MIN>, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Whole<MIN, MAX>, E> {
         // Below 2^53 every whole float is exact, so the conversion loses nothing.
         if v.is_finite() && v.fract() == 0.0 && (0.0..9.007_199_254_740_992e15).contains(&v) {
             self.visit_u64(v as u64)
@@ -370,9 +408,9 @@ impl<'de, const MIN: u64> Visitor<'de> for WholeVisitor<MIN> {
     }
 }
 
-impl<'de, const MIN: u64> Deserialize<'de> for Whole<MIN> {
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Whole<MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(WholeVisitor::<MIN>)
+        d.deserialize_any(WholeVisitor::<MIN, MAX>)
     }
 }
 

@@ -56,7 +56,7 @@ use serde_saphyr::Spanned;
 
 use crate::config::{Knob, Overlay};
 use crate::evidence::{self, sha256_bytes};
-use crate::input::{Count, Ident, InputError, Place, read_yaml};
+use crate::input::{BoundedCount, Count, Ident, InputError, Place, read_yaml};
 use crate::mc::{TOOL_VERSION, to_json_pretty};
 use crate::scenario::{
     self, Adversarial, Case, CaseRun, EntryDoc, InitialState, Invariants, InvariantsDoc,
@@ -72,7 +72,8 @@ pub const SUITE_SUMMARY_FILE: &str = "suite_summary.json";
 pub struct SuiteDoc {
     pub suite_id: Ident,
     pub suite_version: Count,
-    pub repeat_runs: Count,
+    /// At most 100 repeats of every scenario.
+    pub repeat_runs: BoundedCount<100>,
     #[serde(default)]
     pub invariants: Option<Spanned<InvariantsDoc>>,
     pub scenarios: Spanned<Vec<Spanned<EntryDoc>>>,

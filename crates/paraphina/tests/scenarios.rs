@@ -424,7 +424,7 @@ fn scenario_errors_are_one_line_with_file_line_column_key_and_what_is_accepted()
         ),
         (
             format!("{HEAD}{gbm}").replace("num_seeds: 2", "num_seeds: 0"),
-            "bad.yaml:4:34: seeds.num_seeds: 0 given; expected a whole number >= 1",
+            "bad.yaml:4:34: seeds.num_seeds: 0 given; expected a whole number from 1 to 100000",
         ),
     ];
     for (yaml, expected) in cases {

@@ -328,7 +328,7 @@ fn bad_input_exits_2_with_one_line_naming_file_line_and_key() {
         let (_, stderr) = text(&o);
         assert_eq!(code(&o), 2, "{name}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{name}: one line: {stderr}");
-        let line = stderr.trim_end().strip_prefix("sim_eval: ").unwrap();
+        let line = stderr.trim_end().strip_prefix("sim_eval: error: ").unwrap();
         let line = line
             .strip_prefix(&format!("{}/", d.display()))
             .unwrap_or(line);

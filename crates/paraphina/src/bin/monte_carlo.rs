@@ -41,8 +41,8 @@ a target that fails), 2 bad input.";
 #[derive(Parser, Debug)]
 #[command(name = "monte_carlo", version, about, after_help = AFTER_HELP)]
 struct Args {
-    /// Number of runs (at least 1).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), required_unless_present_any = ["show_config", "calibration_report"])]
+    /// Number of runs (1 to 10,000,000: every run's result is kept in memory).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000), required_unless_present_any = ["show_config", "calibration_report"])]
     runs: Option<u64>,
     /// Ticks per run (at least 1; a tick is 60 s).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..), required_unless_present_any = ["show_config", "calibration_report"])]
@@ -135,7 +135,7 @@ fn calibration_report(args: &Args, overlay: &Overlay) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = paraphina::input::parse_args("monte_carlo");
     let overlay = match Overlay::from_env() {
         Ok(o) => o,
         Err(e) => return fail(e),

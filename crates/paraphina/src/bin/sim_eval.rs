@@ -44,10 +44,11 @@ Runs every scenario of a suite file repeat_runs times; the repeats must agree ex
 Writes into DIR: <scenario>/seed_<seed>.json, suite_summary.json (per scenario and
 invariant: pass/fail, observed vs limit; the effective and candidate overlays) and
 evidence_pack/. No wall-clock time outside evidence_pack/manifest.json. DIR must be new,
-empty, or an earlier output of this command (replaced).
+empty, or an earlier output of this command (replaced). With --check, only the suite file
+and every scenario file it names are read and checked (`OK <suite> (<n> scenarios)`).
 
 Exit status:
-  0  every scenario ran and every invariant held
+  0  every scenario ran and every invariant held (--check: the files are valid)
   1  an invariant or determinism failure: one line per failure (scenario, seed,
      invariant, observed vs limit), then a total
   2  bad input: missing file, malformed YAML, unknown key or wrong type (each as
@@ -129,11 +130,15 @@ enum Command {
         /// Suite file (YAML)
         suite: PathBuf,
         /// Directory for the results (created if missing)
-        #[arg(long)]
-        output_dir: PathBuf,
+        #[arg(long, required_unless_present = "check")]
+        output_dir: Option<PathBuf>,
         /// Print a line per scenario and per seed, not only the failures
         #[arg(long, short)]
         verbose: bool,
+        /// Only read and check the suite file and every scenario file it names (exit 0
+        /// or 2); run nothing, write nothing
+        #[arg(long, conflicts_with = "output_dir")]
+        check: bool,
     },
     /// Compare suite results of variants with a baseline, with regression gates
     #[command(after_help = REPORT_HELP)]
@@ -195,16 +200,22 @@ impl From<Outcome> for ExitCode {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    match paraphina::input::parse_args::<Cli>("sim_eval").command {
         Command::Run {
             scenario,
             output_dir,
         } => run_scenario(&scenario, &output_dir),
         Command::Suite {
             suite,
+            check: true,
+            ..
+        } => check_suite(&suite),
+        Command::Suite {
+            suite,
             output_dir,
             verbose,
-        } => run_suite(&suite, &output_dir, verbose),
+            ..
+        } => run_suite(&suite, &output_dir.expect("required unless --check"), verbose),
         Command::Report {
             baseline,
             variants,
@@ -230,7 +241,7 @@ fn main() -> ExitCode {
 /// Checks DIR before any work, so that a mistyped path is told apart from a failed pack.
 fn input_dir(dir: &Path) -> Result<(), Outcome> {
     evidence::check_input_dir(dir).map_err(|e| {
-        eprintln!("sim_eval: {e}");
+        eprintln!("sim_eval: error: {e}");
         Outcome::BadInput
     })
 }
@@ -288,14 +299,14 @@ fn write_evidence_pack(dir: &Path) -> Outcome {
             Outcome::Success
         }
         Err(e) => {
-            eprintln!("sim_eval: {e}");
+            eprintln!("sim_eval: error: {e}");
             Outcome::BadInput
         }
     }
 }
 
 fn bad_input(e: impl std::fmt::Display) -> Outcome {
-    eprintln!("sim_eval: {e}");
+    eprintln!("sim_eval: error: {e}");
     Outcome::BadInput
 }
 
@@ -333,6 +344,16 @@ fn run_scenario(path: &Path, output_dir: &Path) -> Outcome {
         })
     })();
     result.unwrap_or_else(|outcome| outcome)
+}
+
+fn check_suite(path: &Path) -> Outcome {
+    match suite::load(path, &label(path)) {
+        Ok(suite) => {
+            println!("OK {} ({} scenarios)", label(path), suite.cases.len());
+            Outcome::Success
+        }
+        Err(e) => bad_input(e),
+    }
 }
 
 fn run_suite(path: &Path, output_dir: &Path, verbose: bool) -> Outcome {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::input::{
-    Count, FeeBps, Finite, Ident, Natural, NonNegative, Positive, Probability, ShrinkFactor,
+    BoundedCount, Count, FeeBps, Finite, Ident, Natural, NonNegative, Positive, Probability, ShrinkFactor,
     TickSeconds,
 };
 
@@ -37,7 +37,8 @@ pub struct ScenarioDoc {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HorizonDoc {
-    pub steps: Count,
+    /// At most 10,000,000 ticks (19 years of 60 s ticks).
+    pub steps: BoundedCount<10_000_000>,
     pub dt_seconds: TickSeconds,
 }
 
@@ -45,7 +46,8 @@ pub struct HorizonDoc {
 #[serde(deny_unknown_fields)]
 pub struct SeedsDoc {
     pub base_seed: Natural,
-    pub num_seeds: Count,
+    /// At most 100,000 seeds: every seed's result is kept in memory.
+    pub num_seeds: BoundedCount<100_000>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

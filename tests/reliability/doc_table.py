@@ -1,0 +1,228 @@
+"""The table of ``docs/RELIABILITY.md``, built from the reliability suite's own case lists.
+
+``python tests/reliability/doc_table.py`` prints the table and the counts (paste them
+into the document after a change); ``test_rel_document.py`` checks that the document
+lists every case and every test, and that its counts are these.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+import test_rel_bad_input as bad  # noqa: E402
+import test_rel_kill_resume as kill  # noqa: E402
+import test_rel_promotion as prom  # noqa: E402
+import test_rel_signals as sig  # noqa: E402
+import test_rel_storage_faults as disk  # noqa: E402
+import test_rel_tamper as tamp  # noqa: E402
+
+#: Node id (``file::test[id]``) -> number of the failure in "Failures found and fixed"
+#: that made the case fail before its fix.
+FAILED_BEFORE: dict[str, list[int]] = {}
+
+
+def _mark(node: str, *fixes: int) -> None:
+    FAILED_BEFORE.setdefault(node, []).extend(fixes)
+
+
+K = "test_rel_kill_resume.py::test_sigkill_then_same_command_gives_the_uninterrupted_study"
+S = "test_rel_signals.py::test_sigterm_and_ctrl_c_leave_the_storage_consistent_and_say_how_to_resume"
+P = "test_rel_promotion.py::test_sigkill_during_promotion_leaves_no_half_written_preset"
+D = "test_rel_storage_faults.py"
+T = "test_rel_tamper.py"
+B = "test_rel_bad_input.py::test_bad_input_is_one_line_exit_2_and_changes_nothing"
+
+_mark(f"{K}[trial-created]", 1)
+_mark("test_rel_kill_resume.py::test_two_restarts_at_once_retry_an_interrupted_trial_only_once", 2)
+_mark(f"{S}[term-writing-outputs]", 3)
+_mark(f"{P}[first-tier-env-written]", 4)
+_mark(f"{P}[second-tier-env-written]", 4)
+_mark("test_rel_promotion.py::test_concurrent_promoters_leave_complete_presets_and_the_last_writer_wins", 5)
+_mark(f"{T}::test_evidence_altered_during_a_trial_fails_that_trial", 6)
+_mark(f"{D}::test_the_study_directory_turns_read_only_the_study_stops_cleanly_and_resumes", 7, 8)
+_mark(f"{D}::test_the_disk_fills_up_the_study_stops_cleanly_and_resumes_once_there_is_room[study-directory]", 7, 8)
+_mark(f"{D}::test_the_disk_fills_up_the_study_stops_cleanly_and_resumes_once_there_is_room"
+      "[database-and-study-directory]", 9)
+_mark(f"{D}::test_the_outputs_cannot_be_written_the_error_says_the_trials_are_safe", 8)
+_mark(f"{B}[population-one]", 10)
+_mark(f"{B}[env-heartbeat-text]", 11)
+_mark(f"{B}[env-heartbeat-negative]", 11)
+for _id in ("study-mc-runs-huge", "study-mc-runs-out-of-memory", "study-mc-threads-huge"):
+    _mark(f"{B}[{_id}]", 12)
+for _id in ("suite-malformed", "suite-unknown-key", "suite-duplicate-key", "suite-repeats-huge", "scenario-nan",
+            "scenario-negative-steps", "scenario-seeds-huge", "scenario-file-missing"):
+    _mark(f"{B}[{_id}]", 13)
+_mark(f"{B}[settings-changed-on-resume]", 14)
+_mark(f"{B}[promote-out-dir-is-file]", 15)
+for _c in bad.CASES:
+    if _c.cli == "sim_eval" and _c.id not in ("se-report-gate-nan",):
+        _mark(f"{B}[{_c.id}]", 16)  # the bad-input line lacked "error"
+for _id in ("montecarlo-runs-zero", "montecarlo-runs-overflow", "montecarlo-unknown-flag", "se-unknown-subcommand",
+            "se-report-gate-nan"):
+    _mark(f"{B}[{_id}]", 16)  # clap's usage block made it 4-5 lines
+for _id in ("montecarlo-runs-out-of-memory", "scenario-seeds-huge", "suite-repeats-huge", "se-scenario-steps-huge"):
+    _mark(f"{B}[{_id}]", 17)
+_mark(f"{B}[record-ticks-huge]", 18)
+
+SIGNAL_WHAT = {
+    "term-in-monte-carlo": "SIGTERM while monte_carlo runs (trial 2)",
+    "int-in-adversarial-suite": "Ctrl-C (SIGINT) while the adversarial suite runs (trial 1)",
+    "term-in-verify": "SIGTERM while the trial's evidence tree is verified (trial 2)",
+    "term-while-sampling": "SIGTERM right after the parameters of trial 1 are sampled",
+    "int-between-user-attrs": "Ctrl-C between two user-attribute writes (trial 4)",
+    "int-between-trials": "Ctrl-C after trial 2 is stored, before trial 3 exists",
+    "term-writing-outputs": "SIGTERM while trials.jsonl/pareto.json/plots are written",
+}
+PROMOTE_WHAT = {
+    "re-verifying-winner": "SIGKILL while the first winner's evidence is re-verified",
+    "first-tier-staged": "SIGKILL after the first tier's record is staged, before its .env",
+    "first-tier-env-written": "SIGKILL between the first tier's .env and its record",
+    "second-tier-env-written": "SIGKILL between the second tier's .env and its record",
+    "after-two-tiers": "SIGKILL after two tiers are committed, before the third",
+    "writing-study-outputs": "SIGKILL while the study outputs are rewritten after promotion",
+}
+TAMPER_WHAT = {
+    "byte-changed-in-mc-summary": "one byte changed in `mc/mc_summary.json`",
+    "sums-and-manifest-rewritten-to-match": "`mc_summary.json` changed, the Monte Carlo pack's SHA256SUMS and manifest "
+                                            "rewritten to match it",
+    "sums-rewritten-manifest-not": "`mc_summary.json` changed, SHA256SUMS rewritten to match it, manifest not",
+    "every-pack-regenerated": "`mc_summary.json` changed and every pack regenerated with `sim_eval write-evidence-pack`",
+    "suite-result-removed": "`suite/research_v1/suite_summary.json` removed",
+    "suite-directory-removed": "the whole adversarial suite result directory removed",
+    "extra-file": "an extra file in a suite result directory",
+    "sums-name-parent-path": "a SHA256SUMS line naming `../outside.txt` (manifest rewritten to match)",
+    "sums-name-absolute-path": "a SHA256SUMS line naming `/etc/hostname` (manifest rewritten to match)",
+    "symlink-to-file-outside": "`mc/mc_runs.jsonl` replaced by a symlink to an identical copy outside the tree",
+    "manifest-removed": "the Monte Carlo pack's `manifest.json` removed",
+    "run-log-truncated": "`mc/mc_runs.jsonl` emptied",
+}
+HANG_WHAT = {h[0]: f"`{h[1]}` (wrapper sleeps an hour), --command-timeout 2" for h in disk.HANGS}
+
+RESUME = ("exit -9; storage sound; the same command again: 6 counted trials, none lost or duplicated, "
+          "same parameters, values and Pareto front as the uninterrupted run; study evidence verifies")
+
+
+def rows() -> list[tuple[str, str, str, str]]:
+    """(group, input or fault, expected behaviour, node id)."""
+    out: list[tuple[str, str, str, str]] = []
+    for ident, how, what in kill.KILL_POINTS:
+        src = f"`TUNER_FAULT_POINT={how['TUNER_FAULT_POINT']}`" if isinstance(how, dict) else f"`TUNER_FAULT={how}`"
+        out.append(("SIGKILL (study)", f"{what} ({src})", RESUME, f"{K}[{ident}]"))
+    out.append(("SIGKILL (study)", "four SIGKILLs in a row (sampling, research suite, scored-not-told, trial pack), "
+                "each restart the same command", RESUME.replace("exit -9; ", "each leg exit -9, no completed trial lost; "),
+                "test_rel_kill_resume.py::test_killed_again_and_again_the_same_command_still_converges"))
+    out.append(("SIGKILL (study)", "two restarts at once after a Ctrl-C (one pauses 3 s between reading the trials "
+                "and retrying, `recovery.scanned:1:sleep=3`)", "the interrupted trial is retried once; 6 counted trials, "
+                "no duplicate", "test_rel_kill_resume.py::test_two_restarts_at_once_retry_an_interrupted_trial_only_once"))
+    for ident, how in sig.SIGNAL_POINTS:
+        out.append(("SIGTERM / Ctrl-C", SIGNAL_WHAT[ident], "exit 130; `interrupted: the study is saved in …; resume "
+                    "with:` and the exact command; no trial RUNNING; that command finishes the study as the "
+                    "uninterrupted run", f"{S}[{ident}]"))
+    out.append(("SIGTERM / Ctrl-C", "Ctrl-C with a path holding spaces among the arguments",
+                "the printed resume command is shell-quoted, paste-able",
+                "test_rel_signals.py::test_the_resume_command_is_printed_exactly_as_given"))
+    for ident, how in prom.PROMOTE_KILLS:
+        out.append(("SIGKILL (promotion)", PROMOTE_WHAT[ident],
+                    "no visible .env without its record except the one a staged record names; every record whole and "
+                    "matching its .env (sha256, candidate id); the same command again removes the uncommitted .env and "
+                    "promotes every tier's winner", f"{P}[{ident}]"))
+    out.append(("Concurrent promoters", "4 promoters at once, same study and presets directory, same second; one with "
+                "other budgets pausing 1.5 s between .env and record, the others pausing before their .env",
+                "every exit 0; last writer wins; every record whole and matching its .env; no temporary file left",
+                "test_rel_promotion.py::test_concurrent_promoters_leave_complete_presets_and_the_last_writer_wins"))
+    out.append(("Disk full / read-only", "monte_carlo's own write hits ENOSPC (its output linked to /dev/full), trial 2",
+                "trial 2 FAIL with the command and `No space left on device`; the study goes on (5 COMPLETE); database "
+                "sound", f"{D}::test_the_binary_meets_a_full_disk_the_trial_fails_with_the_reason_and_the_study_goes_on"))
+    out.append(("Disk full / read-only", "study directory made immutable (`chattr -R +i`) as the research suite of "
+                "trial 1 starts", "exit 1, one error line (directory, `Operation not permitted`) and the resume "
+                "command; trial 1 FAIL flagged interrupted (not counted); after `chattr -i` the same command gives "
+                "the uninterrupted study",
+                f"{D}::test_the_study_directory_turns_read_only_the_study_stops_cleanly_and_resumes"))
+    for ident, what in (("study-directory", "study directory on a 1 MiB tmpfs"),
+                        ("database-and-study-directory", "database and study directory on a 1 MiB tmpfs")):
+        out.append(("Disk full / read-only", f"{what} (real ENOSPC), then remounted at 64 MiB",
+                    "exit 1, one error line (`No space left on device` / `database or disk is full`) and the resume "
+                    "command; database sound, finished trials COMPLETE; the same command gives the uninterrupted study",
+                    f"{D}::test_the_disk_fills_up_the_study_stops_cleanly_and_resumes_once_there_is_room[{ident}]"))
+    out.append(("Disk full / read-only", "study directory made immutable after the last trial, before the outputs",
+                "exit 1, one error line `cannot write the study outputs … every trial is stored`; no traceback",
+                f"{D}::test_the_outputs_cannot_be_written_the_error_says_the_trials_are_safe"))
+    for ident, _fault, _trial in disk.HANGS:
+        out.append(("Hanging binary", HANG_WHAT[ident], "that trial FAIL `timed out after 2.0 s` naming the command; "
+                    "the hung process is gone; the study goes on",
+                    f"{D}::test_a_hanging_binary_is_ended_by_the_command_timeout_and_the_trial_fails[{ident}]"))
+    for ident, _fn, fragment in tamp.TAMPERS:
+        expected = (f"`sim_eval verify-evidence-tree` exit 1 naming `{fragment}`" if fragment else
+                    "the packs verify again; the digests stored at trial time do not match") + \
+                   "; promote skips the candidate with the reason, never writes it; other tiers unaffected"
+        out.append(("Tampering", TAMPER_WHAT[ident], expected,
+                    f"{T}::test_tampered_evidence_is_detected_and_never_promoted[{ident}]"))
+    out.append(("Tampering", "winner's trial directory moved away", "promote refuses it without "
+                "--allow-unverified; never written", f"{T}::test_a_removed_trial_directory_is_not_promoted_without_allow_unverified"))
+    out.append(("Tampering", "mc_summary.json changed between monte_carlo and its verification during the trial "
+                "(`TUNER_FAULT=verify-evidence-tree:3:tamper`)", "that trial FAIL; its failure names `altered: "
+                "mc_summary.json`; not on the front; never promoted",
+                f"{T}::test_evidence_altered_during_a_trial_fails_that_trial"))
+    for c in bad.CASES:
+        prog = c.cli if c.cli in ("monte_carlo", "sim_eval") else f"python -m {c.cli}"
+        env = " ".join(f"{k}={v!r}" if k.startswith("PARAPHINA_") else f"{k}={v}" for k, v in c.env)
+        what = f"{prog}: {c.what}" + (f" ({env})" if env else "")
+        out.append(("Bad input", what.replace("|", "\\|"), f"exit 2, one line: `{c.fragment}`".replace("|", "\\|"),
+                    f"{B}[{c.id}]"))
+    out.append(("Bad input", "the table itself", "at least 30 cases, distinct ids",
+                "test_rel_bad_input.py::test_the_table_has_distinct_cases"))
+    return out
+
+
+def counts() -> dict[str, int]:
+    by_cli: dict[str, int] = {}
+    for c in bad.CASES:
+        by_cli[c.cli] = by_cli.get(c.cli, 0) + 1
+    faults = (len(kill.KILL_POINTS) + 4 + 1 + len(sig.SIGNAL_POINTS) + 1 + len(prom.PROMOTE_KILLS) + 1 + 5
+              + len(disk.HANGS) + 1)
+    tampering = len(tamp.TAMPERS) + 1
+    return {
+        "faults injected": faults,
+        "tampering cases": tampering,
+        "bad-input cases": len(bad.CASES),
+        **{f"bad-input cases of {k}": v for k, v in by_cli.items()},
+        "cases tried in all": faults + tampering + len(bad.CASES),
+        "failures found and fixed": max(n for fixes in FAILED_BEFORE.values() for n in fixes),
+        "cases that failed before their fix": len(FAILED_BEFORE),
+    }
+
+
+def counts_markdown() -> str:
+    c = counts()
+    by_cli = ", ".join(f"{v} {k.removeprefix('bad-input cases of ')}" for k, v in c.items()
+                       if k.startswith("bad-input cases of "))
+    return (
+        f"- **Faults injected: {c['faults injected']}** (SIGKILL at {len(kill.KILL_POINTS)} moments of a study, "
+        f"4 in a row, 1 double restart; SIGTERM or Ctrl-C at {len(sig.SIGNAL_POINTS) + 1} moments; SIGKILL at "
+        f"{len(prom.PROMOTE_KILLS)} steps of a promotion; 1 race of 4 promoters; 5 full-disk or read-only "
+        f"directories; {len(disk.HANGS)} hanging binaries; 1 evidence file altered during a trial)\n"
+        f"- **Tampering cases: {c['tampering cases']}**\n"
+        f"- **Bad-input cases: {c['bad-input cases']}** ({by_cli})\n"
+        f"- **Cases tried in all: {c['cases tried in all']}**\n"
+        f"- **Failures found and fixed: {c['failures found and fixed']}** "
+        f"({c['cases that failed before their fix']} cases failed before their fix)\n"
+    )
+
+
+def markdown() -> str:
+    lines = ["| # | group | input or fault | expected behaviour | test (`tests/reliability/…`) | result |",
+             "|---|---|---|---|---|---|"]
+    for i, (group, what, expected, node) in enumerate(rows(), 1):
+        fixes = FAILED_BEFORE.get(node)
+        result = "pass" + (f" (failed before fix {', '.join(map(str, sorted(set(fixes))))})" if fixes else "")
+        lines.append(f"| {i} | {group} | {what} | {expected} | `{node}` | {result} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown())
+    print(counts_markdown())

@@ -1,0 +1,206 @@
+"""Helpers shared by the reliability suite (``tests/reliability``).
+
+Every test here runs the real command-line programs as subprocesses against real
+SQLite files and the real simulator binaries (or the fault-injecting wrappers of
+``tests/faultbin.py``), with small settings: 6 trials of 20 runs x 150 ticks,
+NSGA-II population 4, and a copy of the suites whose adversarial limits are 1.5 times
+looser, so that trials are feasible, the Pareto front is not empty and promotion has
+winners (tiers differ: the conservative winner is not the balanced one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+
+from e2e import FAST, counted, load, real_bin, run_cli, signature
+from faultbin import make_fault_bin
+from tuner.identifiers import KNOB_NAMES, candidate_id
+from tuner.objective import is_feasible
+from tuner.paths import REPO_ROOT
+
+TRIALS = 6
+STUDY_ARGS = ["--trials", str(TRIALS), "--population", "4", "--no-promote", *FAST]
+
+#: Budgets with reachable tiers for 20-run candidates and different winners per tier.
+BUDGETS = """\
+alpha: 0.05
+tiers:
+  conservative: {max_kill_ucb: 0.2, max_dd_cvar: 250.0, min_pnl_lcb_usd: 10.0}
+  balanced:     {max_kill_ucb: 0.2, max_dd_cvar: 300.0, min_pnl_lcb_usd: 20.0}
+  aggressive:   {max_kill_ucb: 0.2, max_dd_cvar: 1000.0, min_pnl_lcb_usd: 0.0}
+"""
+
+
+def lenient_suites(dest: Path) -> Path:
+    """A copy of ``scenarios/`` whose adversarial limits are 1.5 times looser; returns
+    the suites directory (for ``TUNER_SUITES_DIR``)."""
+    copy = dest / "scenarios"
+    if not copy.exists():
+        shutil.copytree(REPO_ROOT / "scenarios", copy)
+        path = copy / "suites" / "adversarial_regression_v1.yaml"
+        data = yaml.safe_load(path.read_text())
+        for entry in data["scenarios"]:
+            inv = entry.get("invariants") or {}
+            for key in ("max_drawdown_usd", "min_final_pnl_usd"):
+                if key in inv:
+                    inv[key] = inv[key] * 1.5
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return copy / "suites"
+
+
+def study(
+    cwd: Path, name: str, suites: Path, env: Mapping[str, str] | None = None, extra: Sequence[str] = (),
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m tuner.study --study NAME`` with the reliability settings."""
+    full = {"TUNER_SUITES_DIR": str(suites), **(env or {})}
+    return run_cli("tuner.study", ["--study", name, *STUDY_ARGS, *extra], cwd, env=full, timeout=timeout)
+
+
+def fault_env(cwd: Path, fault: str, tag: str) -> dict[str, str]:
+    """Environment for one run through the fault-injecting wrappers (``TUNER_FAULT``)."""
+    fdir = cwd / f"faults_{tag}"
+    fdir.mkdir(parents=True, exist_ok=True)
+    fbin = make_fault_bin(cwd / "fbin", real_bin())
+    return {"TUNER_BIN_DIR": str(fbin), "TUNER_FAULT": fault, "TUNER_FAULT_DIR": str(fdir)}
+
+
+def front(s: optuna.Study) -> list[tuple[str, tuple[float, ...]]]:
+    """The feasible Pareto front as sorted (candidate id, objective values)."""
+    return sorted((t.user_attrs["candidate_id"], tuple(t.values)) for t in s.best_trials if is_feasible(t))
+
+
+def db_content(path: Path) -> list[str]:
+    """The logical content of a SQLite file (its SQL dump), WAL included."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+def integrity(path: Path) -> str:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return con.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        con.close()
+
+
+def tree_digest(root: Path, skip_suffixes: tuple[str, ...] = ("-wal", "-shm")) -> dict[str, str]:
+    """Relative path -> sha256 of every file below ``root`` (symlinks by their target)."""
+    out: dict[str, str] = {}
+    if not root.exists():
+        return out
+    for p in sorted(root.rglob("*")):
+        if p.name.endswith(skip_suffixes):
+            continue
+        rel = str(p.relative_to(root))
+        if p.is_symlink():
+            out[rel] = "-> " + os.readlink(p)
+        elif p.is_file():
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def check_consistent(db: Path, name: str) -> optuna.Study:
+    """The storage after an interruption: the file is sound, no trial is left half-told
+    in a way a resume could not repair, and finished trials are whole."""
+    assert integrity(db) == "ok"
+    s = load(db.parent.parent, name)
+    for t in counted(s):
+        if t.state.name == "COMPLETE":
+            for key in ("candidate_id", "metrics", "overlay", "suites", "evidence", "run", "evidence_verified"):
+                assert key in t.user_attrs, (t.number, key)
+            assert t.constraints, t.number
+    return s
+
+
+def assert_same_as_reference(s: optuna.Study, ref: dict[str, Any]) -> None:
+    """Exactly N counted trials, no completed trial lost or duplicated, and the same
+    trials, parameters and Pareto front as the uninterrupted reference run."""
+    trials = counted(s)
+    assert len(trials) == TRIALS
+    assert not [t for t in s.get_trials(deepcopy=False) if t.state.name in ("RUNNING", "WAITING")]
+    assert signature(s) == ref["signature"]
+    assert [t.params for t in trials] == ref["params"]
+    ids = [t.user_attrs["candidate_id"] for t in trials if t.state.name == "COMPLETE"]
+    assert len(ids) == len(set(ids)), "a completed trial is duplicated"
+    assert front(s) == ref["front"]
+    # Each counted trial has its own evidence directory, named after it.
+    for t in trials:
+        assert Path(t.user_attrs["trial_dir"]).name == f"trial_{t.number:04d}_{t.user_attrs['candidate_id']}"
+
+
+def run_promote(
+    cwd: Path, name: str, out: Path, budgets: Path, env: Mapping[str, str] | None = None, extra: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    return run_cli("tuner.promote", ["--study", name, "--budgets", str(budgets), "--out-dir", str(out), *extra],
+                   cwd, env=env)
+
+
+def read_env(path: Path) -> dict[str, str]:
+    overlay: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("export "):
+            k, v = line[len("export "):].split("=", 1)
+            overlay[k] = v
+    return overlay
+
+
+def check_presets(out: Path, *, killed: bool = False) -> dict[str, dict[str, Any]]:
+    """Every tier directory holds either nothing, or complete presets: each visible
+    ``.env`` has the seven knobs, the record parses, names an ``.env`` that exists,
+    whose sha256 is the record's ``candidate_hash`` and whose knobs give the record's
+    ``candidate_id``; no temporary file is visible as a preset. Returns the records.
+
+    ``killed``: right after a promoter was killed, one ``.env`` per tier may be visible
+    without a record naming it, but only the one its staged record
+    (``.PROMOTION_RECORD.json.pending``, whole and parseable) names: two files cannot
+    appear in one atomic step, the record's rename is the commit point, and the next
+    promotion removes such an uncommitted ``.env``."""
+    records: dict[str, dict[str, Any]] = {}
+    if not out.exists():
+        return records
+    for tier_dir in sorted(p for p in out.iterdir() if p.is_dir()):
+        envs = sorted(tier_dir.glob("*.env"))
+        for env in envs:
+            assert not env.name.startswith("."), env
+            overlay = read_env(env)
+            assert set(overlay) == set(KNOB_NAMES), (env, overlay)
+            assert "# Promoted configuration" in env.read_text().splitlines()[0], env
+        names = {p.name for p in tier_dir.iterdir()}
+        visible = {n for n in names if not n.startswith(".")}
+        assert visible <= {e.name for e in envs} | {"PROMOTION_RECORD.json"}, visible
+        uncommitted: set[str] = set()
+        pending = tier_dir / ".PROMOTION_RECORD.json.pending"
+        if pending.exists():
+            assert killed, f"{pending} left behind"
+            staged = json.loads(pending.read_text())
+            env = tier_dir / staged["env_file"]
+            if env.exists():
+                assert hashlib.sha256(env.read_bytes()).hexdigest() == staged["candidate_hash"]
+                uncommitted.add(env.name)
+        record_path = tier_dir / "PROMOTION_RECORD.json"
+        if not record_path.exists():
+            assert {e.name for e in envs} <= uncommitted, f"{tier_dir}: preset {[e.name for e in envs]} without its record"
+            continue
+        record = json.loads(record_path.read_text())
+        env = tier_dir / record["env_file"]
+        assert env.is_file(), f"{record_path} names {env.name}, which is missing"
+        assert hashlib.sha256(env.read_bytes()).hexdigest() == record["candidate_hash"]
+        assert candidate_id(read_env(env)) == record["candidate_id"] == candidate_id(record["env_overlay"])
+        assert record["tier"] == tier_dir.name
+        records[tier_dir.name] = record
+    return records

@@ -1,0 +1,180 @@
+"""Tampered evidence is detected and never promoted.
+
+A finished study's would-be winner (the balanced and aggressive winner; the
+conservative winner is another trial) has its trial directory altered in one way per
+case. ``sim_eval verify-evidence-tree`` must fail naming the problem (or, when every
+pack was regenerated so that the packs verify again, the promoter must catch the digests
+recorded in the database at trial time), and ``python -m tuner.promote`` must skip the
+candidate with the reason and never write it into a preset or record. The trial
+directory is restored after each case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e import counted, load, real_bin
+from reliab import check_presets, fault_env, run_promote, study
+
+NAME = "tamp"
+
+
+@pytest.fixture(scope="module")
+def tamp(tmp_path_factory: pytest.TempPathFactory, suites: Path, budgets: Path) -> dict[str, Any]:
+    cwd = tmp_path_factory.mktemp("tamper")
+    r = study(cwd, NAME, suites)
+    assert r.returncode == 0, r.stderr
+    dry = run_promote(cwd, NAME, cwd / "unused", budgets, extra=["--dry-run"])
+    assert dry.returncode == 0, dry.stderr
+    winners = {ln.split()[0].rstrip(":"): ln.split()[1] for ln in dry.stdout.splitlines() if "[dry run" in ln}
+    target = winners["aggressive"]
+    assert winners["balanced"] == target and winners["conservative"] != target, winners
+    t = next(t for t in counted(load(cwd, NAME)) if t.user_attrs["candidate_id"] == target)
+    return {"cwd": cwd, "target": target, "tdir": Path(t.user_attrs["trial_dir"]), "winners": winners}
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _rewrite_sums(pack_dir: Path, edit: Callable[[list[str]], list[str]], manifest_too: bool) -> None:
+    """Rewrites <dir>/evidence_pack/SHA256SUMS through ``edit``; with ``manifest_too``
+    the manifest is made to match (file count and digest), as a careful forger would."""
+    sums = pack_dir / "evidence_pack" / "SHA256SUMS"
+    lines = edit(sums.read_text().splitlines())
+    sums.write_text("".join(ln + "\n" for ln in lines))
+    if manifest_too:
+        manifest = pack_dir / "evidence_pack" / "manifest.json"
+        m = json.loads(manifest.read_text())
+        m["file_count"] = len(lines)
+        m["sha256sums_sha256"] = _sha(sums)
+        manifest.write_text(json.dumps(m, indent=2) + "\n")
+
+
+def _summary_changed_sums_rewritten(tdir: Path, manifest_too: bool) -> None:
+    summary = tdir / "mc" / "mc_summary.json"
+    _flip(summary)
+    _rewrite_sums(tdir / "mc", lambda ls: [f"{_sha(summary)}  mc_summary.json" if ln.endswith("  mc_summary.json")
+                                           else ln for ln in ls], manifest_too)
+
+
+def _regenerate_every_pack(tdir: Path) -> None:
+    _flip(tdir / "mc" / "mc_summary.json")
+    for d in (tdir / "mc", tdir):
+        subprocess.run([real_bin() / "sim_eval", "write-evidence-pack", d], check=True, capture_output=True)
+
+
+def _add_line(path_text: str) -> Callable[[Path], None]:
+    def tamper(tdir: Path) -> None:
+        _rewrite_sums(tdir / "mc", lambda ls: sorted(ls + [f"{_sha(tdir / 'mc' / 'mc_runs.jsonl')}  {path_text}"],
+                                                         key=lambda ln: ln[66:]), manifest_too=True)
+    return tamper
+
+
+def _symlink_outside(tdir: Path) -> None:
+    runs = tdir / "mc" / "mc_runs.jsonl"
+    outside = tdir.parent.parent.parent / "outside_mc_runs.jsonl"
+    shutil.copyfile(runs, outside)  # byte for byte the same content
+    runs.unlink()
+    runs.symlink_to(outside)
+
+
+TAMPERS: list[tuple[str, Callable[[Path], None], str | None]] = [
+    ("byte-changed-in-mc-summary", lambda d: _flip(d / "mc" / "mc_summary.json"), "altered: mc_summary.json"),
+    ("sums-and-manifest-rewritten-to-match", lambda d: _summary_changed_sums_rewritten(d, True),
+     "altered: mc/mc_summary.json"),
+    ("sums-rewritten-manifest-not", lambda d: _summary_changed_sums_rewritten(d, False),
+     "altered: evidence_pack/SHA256SUMS"),
+    ("every-pack-regenerated", _regenerate_every_pack, None),
+    ("suite-result-removed", lambda d: (d / "suite" / "research_v1" / "suite_summary.json").unlink(),
+     "missing: suite_summary.json"),
+    ("suite-directory-removed", lambda d: shutil.rmtree(d / "suite" / "adversarial_regression_v1"),
+     "missing: suite/adversarial_regression_v1/"),
+    ("extra-file", lambda d: (d / "suite" / "research_v1" / "notes.txt").write_text("trust me\n"),
+     "unlisted: notes.txt"),
+    ("sums-name-parent-path", _add_line("../outside.txt"), 'unsafe path: "../outside.txt"'),
+    ("sums-name-absolute-path", _add_line("/etc/hostname"), 'unsafe path: "/etc/hostname"'),
+    ("symlink-to-file-outside", _symlink_outside, "symlink: mc_runs.jsonl ->"),
+    ("manifest-removed", lambda d: (d / "mc" / "evidence_pack" / "manifest.json").unlink(),
+     "missing pack file: evidence_pack/manifest.json"),
+    ("run-log-truncated", lambda d: (d / "mc" / "mc_runs.jsonl").write_text(""), "altered: mc_runs.jsonl"),
+]
+
+
+@pytest.mark.parametrize("tamper,fragment", [(t[1], t[2]) for t in TAMPERS], ids=[t[0] for t in TAMPERS])
+def test_tampered_evidence_is_detected_and_never_promoted(
+    tmp_path: Path, tamp: dict[str, Any], budgets: Path, tamper: Callable[[Path], None], fragment: str | None
+) -> None:
+    tdir: Path = tamp["tdir"]
+    backup = tmp_path / "backup"
+    shutil.copytree(tdir, backup, symlinks=True)
+    try:
+        tamper(tdir)
+        check = subprocess.run([real_bin() / "sim_eval", "verify-evidence-tree", tdir], capture_output=True, text=True)
+        if fragment is None:
+            assert check.returncode == 0, "regenerated packs verify by themselves: the database digests must catch it"
+        else:
+            assert check.returncode == 1, check.stdout
+            assert fragment in check.stdout, check.stdout
+        _never_promoted(tmp_path, tamp, budgets, "digest" if fragment is None else fragment.split(":")[0])
+    finally:
+        shutil.rmtree(tdir)
+        shutil.copytree(backup, tdir, symlinks=True)
+
+
+def _never_promoted(tmp_path: Path, tamp: dict[str, Any], budgets: Path, why: str) -> None:
+    out = tmp_path / "promoted"
+    r = run_promote(tamp["cwd"], NAME, out, budgets)
+    assert r.returncode == 0, r.stderr
+    skipped = [ln for ln in r.stdout.splitlines() if f"skipped {tamp['target']}" in ln]
+    assert skipped and all(why in ln for ln in skipped), r.stdout
+    records = check_presets(out)
+    assert tamp["target"] not in {rec["candidate_id"] for rec in records.values()}
+    for env in out.rglob("*.env"):
+        assert tamp["target"] not in env.read_text()
+    # The untouched conservative winner is still promoted.
+    assert records["conservative"]["candidate_id"] == tamp["winners"]["conservative"]
+
+
+def test_a_removed_trial_directory_is_not_promoted_without_allow_unverified(
+    tmp_path: Path, tamp: dict[str, Any], budgets: Path
+) -> None:
+    tdir: Path = tamp["tdir"]
+    moved = tmp_path / "moved"
+    tdir.rename(moved)
+    try:
+        _never_promoted(tmp_path, tamp, budgets, "refusing without --allow-unverified")
+    finally:
+        moved.rename(tdir)
+
+
+def test_evidence_altered_during_a_trial_fails_that_trial(tmp_path: Path, suites: Path, budgets: Path) -> None:
+    """mc_summary.json changed between monte_carlo writing it and its verification."""
+    env = fault_env(tmp_path, "verify-evidence-tree:3:tamper", "t")
+    r = study(tmp_path, "during", suites, env=env)
+    assert r.returncode == 0, r.stderr
+    s = load(tmp_path, "during")
+    trials = counted(s)
+    assert [t.state.name for t in trials].count("FAIL") == 1 and trials[1].state.name == "FAIL"
+    failure = trials[1].user_attrs["failure"]
+    assert "verify-evidence-tree" in failure["command"]
+    assert "altered: mc_summary.json" in json.dumps(failure), failure
+    assert trials[1].number not in {t.number for t in s.best_trials}
+    out = tmp_path / "promoted"
+    p = run_promote(tmp_path, "during", out, budgets)
+    assert p.returncode == 0, p.stderr
+    assert trials[1].user_attrs["candidate_id"] not in {r["candidate_id"] for r in check_presets(out).values()}
