@@ -30,7 +30,6 @@ Actions:
 
 from __future__ import annotations
 
-import os
 import stat
 import sys
 from pathlib import Path

@@ -19,7 +19,6 @@ when it resumes.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping

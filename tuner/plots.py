@@ -12,7 +12,6 @@ written once beside the files (``plotly.min.js``) and referenced relatively.
 
 from __future__ import annotations
 
-import math
 import sys
 import warnings
 from pathlib import Path

@@ -25,7 +25,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,10 +39,10 @@ from tuner.budgets import Budgets, Tier, load_budgets
 from tuner.cli import ArgumentParser, quiet_optuna, run_main
 from tuner.errors import InputError
 from tuner.evidence import sha256_file
-from tuner.identifiers import KNOB_NAMES, SUITE_NAMES, candidate_id, validate_study_name
+from tuner.identifiers import SUITE_NAMES, candidate_id, validate_study_name
 from tuner.objective import env_file_text, is_feasible
 from tuner.paths import DEFAULT_BUDGETS, DEFAULT_PROMOTED_DIR, REPO_ROOT
-from tuner.reports import candidate_from_trial, write_atomic, write_study_outputs
+from tuner.reports import as_number, candidate_from_trial, json_safe, write_atomic, write_study_outputs
 from tuner.runner import binary, ensure_binaries, run_command
 from tuner.sampler import make_sampler
 from tuner.selection import Candidate, select_winner
@@ -107,12 +106,9 @@ def verify_trial(t: FrozenTrial, study_dir: Path | None) -> Verification:
 
 def _bounded(c: Candidate, alpha: float) -> Candidate:
     """The candidate with its bounds recomputed at ``alpha`` (NaN when a statistic is)."""
-    def num(x: Any) -> float:
-        return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan
-
-    k, n = num(c.kill_k), num(c.kill_n)
+    k, n = as_number(c.kill_k), as_number(c.kill_n)
     kill_ucb = wilson_upper(int(k), int(n), alpha) if math.isfinite(k) and math.isfinite(n) and n > 0 else math.nan
-    mean, std = num(c.pnl_mean), num(c.pnl_std)
+    mean, std = as_number(c.pnl_mean), as_number(c.pnl_std)
     pnl_lcb = normal_lcb(mean, std, int(n), alpha) if math.isfinite(n) and n > 0 else math.nan
     return replace(c, kill_ucb=kill_ucb, pnl_lcb=pnl_lcb)
 
@@ -373,7 +369,7 @@ def _promote(
         record = _record(study=study, spec=spec, tier=tier, budgets=budgets, t=t, c=c, env_path=env_path,
                          env_sha256=hashlib.sha256(env_text.encode("utf-8")).hexdigest(),
                          promoted_at=promoted_at, verification=v, allow_unverified=allow_unverified, tdir=tdir)
-        _commit(tier_dir, env_path, env_text, json.dumps(_finite(record), indent=2, sort_keys=False) + "\n")
+        _commit(tier_dir, env_path, env_text, json.dumps(json_safe(record), indent=2, sort_keys=False) + "\n")
         say(summary + f" -> {env_path}")
         checkpoint("promote.tier_done")
         results[tier.name] = {"promoted": True, "candidate_id": c.candidate_id, "trial": t.number,
@@ -381,16 +377,6 @@ def _promote(
     if write_outputs and study_dir is not None and not dry_run:
         write_study_outputs(study, study_dir, budgets)
     return results
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def build_parser() -> ArgumentParser:

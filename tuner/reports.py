@@ -14,13 +14,13 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pandas as pd
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from tuner import recovery
 from tuner._faults import checkpoint
@@ -66,19 +66,20 @@ def _iso(t: dt.datetime | None) -> str | None:
     return t.isoformat() if t else None
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats as None (JSON has no NaN), keys as strings."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
 def trial_record(t: FrozenTrial) -> dict[str, Any]:
     """One line of ``trials.jsonl``."""
-    return _json_safe(
+    return json_safe(
         {
             "number": t.number,
             "state": t.state.name,
@@ -93,7 +94,9 @@ def trial_record(t: FrozenTrial) -> dict[str, Any]:
     )
 
 
-def _f(value: Any) -> float:
+def as_number(value: Any) -> float:
+    """A stored statistic as a float; anything that is not a real number (booleans
+    included) as NaN, so every rule that reads it fails closed."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return math.nan
     return float(value)
@@ -107,13 +110,13 @@ def candidate_from_trial(t: FrozenTrial, evidence_verified: bool | None = None) 
     return Candidate(
         candidate_id=str(t.user_attrs.get("candidate_id", "")),
         trial_number=t.number,
-        pnl_mean=_f(m.get("pnl_mean")),
-        pnl_std=_f(m.get("pnl_stdev")),
-        pnl_lcb=_f(m.get("pnl_lcb")),
-        kill_k=_f(m.get("kill_k")),
-        kill_n=_f(m.get("kill_n")),
-        kill_ucb=_f(m.get("kill_ucb")),
-        dd_cvar=_f(m.get("dd_cvar")),
+        pnl_mean=as_number(m.get("pnl_mean")),
+        pnl_std=as_number(m.get("pnl_stdev")),
+        pnl_lcb=as_number(m.get("pnl_lcb")),
+        kill_k=as_number(m.get("kill_k")),
+        kill_n=as_number(m.get("kill_n")),
+        kill_ucb=as_number(m.get("kill_ucb")),
+        dd_cvar=as_number(m.get("dd_cvar")),
         evidence_verified=(t.user_attrs.get("evidence_verified") is True) if evidence_verified is None else evidence_verified,
         suites_passed={k: bool(v.get("passed")) if isinstance(v, dict) else False for k, v in suites.items()},
     )
@@ -144,7 +147,7 @@ def _pareto_rows(trials: Sequence[FrozenTrial]) -> list[dict[str, Any]]:
             "pnl_mean": c.pnl_mean,
             "pnl_stdev": c.pnl_std,
             "pnl_lcb": c.pnl_lcb,
-            "kill_rate": _f(m.get("kill_rate")),
+            "kill_rate": as_number(m.get("kill_rate")),
             "kill_k": int(c.kill_k) if math.isfinite(c.kill_k) else None,
             "kill_n": int(c.kill_n) if math.isfinite(c.kill_n) else None,
             "kill_ucb": c.kill_ucb,
@@ -190,7 +193,7 @@ def write_study_outputs(
         "candidates": rows,
     }
     path = study_dir / "pareto.json"
-    write_atomic(path, json.dumps(_json_safe(doc), indent=2) + "\n")
+    write_atomic(path, json.dumps(json_safe(doc), indent=2) + "\n")
     written.append(path)
 
     frame = pd.DataFrame(rows, columns=PARETO_COLUMNS + list(KNOB_NAMES))

@@ -18,7 +18,6 @@ import fcntl
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 import optuna
