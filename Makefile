@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup build smoke test test-rust test-python clean-venv
+.PHONY: setup build smoke test test-rust test-python lint clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,16 @@ smoke: setup
 test-rust: build
 	cargo test --release --quiet
 
+# Linters: ruff and mypy over tuner/, clippy with warnings as errors.
+lint: setup
+	$(VENV)/bin/ruff check tuner
+	$(VENV)/bin/mypy
+	cargo clippy --release --quiet --all-targets -- -D warnings
+
 test-python: setup
 	$(PY) -m pytest -q
 
-test: setup test-rust test-python
+test: setup lint test-rust test-python
 
 clean-venv:
 	rm -rf $(VENV)

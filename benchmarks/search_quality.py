@@ -33,18 +33,19 @@ from optuna.samplers import BaseSampler, RandomSampler
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tuner import recovery  # noqa: E402
-from tuner.budgets import load_budgets  # noqa: E402
-from tuner.hypervolume import HV_REFERENCE, hypervolume_history  # noqa: E402
-from tuner.identifiers import DIRECTIONS  # noqa: E402
-from tuner.objective import IntegrityError, Objective, ObjectiveSettings, is_feasible  # noqa: E402
-from tuner.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE  # noqa: E402
-from tuner.reports import candidate_from_trial  # noqa: E402
-from tuner.runner import ensure_binaries  # noqa: E402
-from tuner.sampler import SeededNSGAIISampler, make_sampler  # noqa: E402
-from tuner.search_space import load_search_space  # noqa: E402
-from tuner.selection import select_winner  # noqa: E402
-from tuner.promote import _bounded  # noqa: E402
+from tuner.record import counted_trials, feasible_points  # noqa: E402
+from tuner.config.budgets import load_budgets  # noqa: E402
+from tuner.stats.hypervolume import HV_REFERENCE, hypervolume_history  # noqa: E402
+from tuner.names import DIRECTIONS  # noqa: E402
+from tuner.record import is_feasible
+from tuner.search.objective import IntegrityError, Objective, ObjectiveSettings  # noqa: E402
+from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE  # noqa: E402
+from tuner.promotion.decision import candidate_from_trial  # noqa: E402
+from tuner.simulator.build import ensure_binaries  # noqa: E402
+from tuner.session.sampler import SeededNSGAIISampler, make_sampler  # noqa: E402
+from tuner.config.search_space import load_search_space  # noqa: E402
+from tuner.promotion.decision import select_winner  # noqa: E402
+from tuner.promotion.decision import at_alpha  # noqa: E402
 
 
 class RandomPlusMutationSampler(BaseSampler):
@@ -124,10 +125,10 @@ def run_one(kind: str, seed: int, trials: int, mc_runs: int, mc_ticks: int, work
     started = time.monotonic()
     study.optimize(objective, n_trials=trials, catch=(IntegrityError,))
     wall = time.monotonic() - started
-    counted = recovery.counted_trials(study.get_trials())
-    history = hypervolume_history(counted)
+    counted = counted_trials(study.get_trials())
+    history = hypervolume_history(feasible_points(counted))
     front = [t for t in study.best_trials if is_feasible(t)]
-    cands = [_bounded(candidate_from_trial(t), budgets.alpha) for t in front]
+    cands = [at_alpha(candidate_from_trial(t), budgets.alpha) for t in front]
     tiers = sum(1 for tier in budgets.tiers.values() if select_winner(cands, tier).winner is not None)
     return {"kind": kind, "seed": seed, "history": history, "tiers": tiers, "wall": wall,
             "feasible": sum(1 for t in counted if is_feasible(t))}

@@ -25,8 +25,8 @@ import optuna
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tuner import recovery  # noqa: E402
-from tuner.storage import parse_storage  # noqa: E402
+from tuner.record import counted_trials  # noqa: E402
+from tuner.session.storage import parse_storage  # noqa: E402
 
 
 def measure(trials: int, mc_runs: int, mc_ticks: int, storage: str | None, workdir: Path, study: str,
@@ -40,7 +40,7 @@ def measure(trials: int, mc_runs: int, mc_ticks: int, storage: str | None, workd
     wall = time.monotonic() - started
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     url = storage or f"sqlite:///{workdir / 'studies' / (study + '.db')}"
-    ts = recovery.counted_trials(optuna.load_study(study_name=study, storage=parse_storage(url).url.render_as_string(hide_password=False)).get_trials())
+    ts = counted_trials(optuna.load_study(study_name=study, storage=parse_storage(url).url.render_as_string(hide_password=False)).get_trials())
     per = [(t.datetime_complete - t.datetime_start).total_seconds() for t in ts]
     binary = [t.user_attrs["run"]["binary_seconds"] for t in ts]
     overhead = [p - b for p, b in zip(per, binary)]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import optuna
 
-from tuner import recovery
-from tuner.paths import REPO_ROOT, bin_dir
+from tuner.record import counted_trials
+from tuner.config.paths import REPO_ROOT, bin_dir
 
 #: Small Monte Carlo settings that keep each trial well under a second.
 FAST = ["--mc-runs", "20", "--mc-ticks", "150"]
@@ -41,7 +41,7 @@ def load(cwd: Path, name: str) -> optuna.Study:
 
 
 def counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    return recovery.counted_trials(study.get_trials(deepcopy=False))
+    return counted_trials(study.get_trials(deepcopy=False))
 
 
 def signature(study: optuna.Study) -> list[tuple[str, tuple[float, ...] | None, str]]:

@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from tuner.bounds import normal_lcb, wilson_interval, wilson_upper, z_one_sided
+from tuner.stats.bounds import normal_lcb, wilson_interval, wilson_upper, z_one_sided
 
 Z95_TWO_SIDED = 1.959964
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tuner.bounds import wilson_upper
-from tuner.budgets import DEFAULT_ALPHA, TIER_NAMES, Budgets, Tier, load_budgets
+from tuner.stats.bounds import wilson_upper
+from tuner.config.budgets import DEFAULT_ALPHA, TIER_NAMES, Budgets, Tier, load_budgets
 
 NEW_FORMAT = """\
 alpha: 0.05

@@ -5,7 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from tuner.hypervolume import hypervolume, hypervolume_history, trials_since_improvement
+from tuner.record import feasible_points
+from tuner.stats.hypervolume import hypervolume, hypervolume_history, trials_since_improvement
 
 
 def test_two_dimensions_minimisation() -> None:
@@ -43,8 +44,8 @@ def _trial(values, feasible=True):
 
 def test_history_counts_only_feasible_trials_and_measures_stagnation() -> None:
     ts = [_trial((10, 0.1, 100)), _trial((50, 0.0, 10), feasible=False), _trial((5, 0.2, 200)), _trial((20, 0.1, 100))]
-    h = hypervolume_history(ts)
+    h = hypervolume_history(feasible_points(ts))
     assert h[0] == h[1] == h[2] == pytest.approx(10 * 0.4 * 4900)
     assert h[3] == pytest.approx(20 * 0.4 * 4900)
-    assert trials_since_improvement(ts) == 0
-    assert trials_since_improvement(ts[:3]) == 2
+    assert trials_since_improvement(feasible_points(ts)) == 0
+    assert trials_since_improvement(feasible_points(ts[:3])) == 2

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from tuner.identifiers import (
+from tuner.names import (
     DIRECTIONS,
     KNOB_NAMES,
     METRIC_NAMES,

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from e2e import FAST, counted, load, run_cli
-from tuner.identifiers import METRIC_NAMES
-from tuner.objective import is_feasible
-from tuner.runner import ensure_binaries
+from tuner.names import METRIC_NAMES
+from tuner.record import feasible_points, is_feasible
+from tuner.stats.hypervolume import trials_since_improvement
+from tuner.simulator.build import ensure_binaries
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +107,8 @@ def test_early_stop_ends_a_study_whose_front_stopped_improving(tmp_path: Path) -
                                 "--no-promote", *FAST], tmp_path)
     assert r.returncode == 0, r.stderr
     assert "early stop" in r.stderr
-    from tuner.hypervolume import trials_since_improvement
-
     trials = counted(load(tmp_path, "es"))
-    assert len(trials) < 40 and trials_since_improvement(trials) >= 3
+    assert len(trials) < 40 and trials_since_improvement(feasible_points(trials)) >= 3
     # The same command again stops at once: the verdict comes from the stored trials.
     again = run_cli("tuner.study", ["--study", "es", "--trials", "40", "--early-stop", "3", "--population", "4",
                                     "--no-promote", *FAST], tmp_path)

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from tuner.metrics import SummaryError, metrics_from_summary, objective_values
+from tuner.record import metrics_from_summary, objective_values
+from tuner.simulator.summary import SummaryError
 
 
 def summary(k: int = 0, n: int = 50, mean: float = 100.0, std: float | None = 20.0) -> dict:

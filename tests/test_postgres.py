@@ -15,8 +15,8 @@ import pytest
 import pgserver
 from e2e import FAST, real_bin, run_cli
 from faultbin import make_fault_bin
-from tuner import recovery
-from tuner.runner import ensure_binaries
+from tuner.record import counted_trials
+from tuner.simulator.build import ensure_binaries
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -54,7 +54,7 @@ def test_three_workers_share_the_budget_exactly_and_promotion_works(pg, tmp_path
     assert r.returncode == 0, r.stderr
     study = _study(pg, "w3")
     trials = study.get_trials()
-    assert len(trials) == 12 and len(recovery.counted_trials(trials)) == 12
+    assert len(trials) == 12 and len(counted_trials(trials)) == 12
     assert sorted(t.number for t in trials) == list(range(12))
     workers = Counter(t.user_attrs["worker"] for t in trials)
     assert len(workers) == 3, workers  # every worker ran trials
@@ -98,7 +98,7 @@ def test_a_worker_killed_in_a_trial_is_retried_by_the_others(pg, tmp_path: Path)
     assert codes[0] == -9 and codes[1:] == [0, 0], (codes, [e[-800:] for _, e in results])
     study = _study(pg, "kill")
     trials = study.get_trials()
-    assert len(recovery.counted_trials(trials)) == 9
+    assert len(counted_trials(trials)) == 9
     assert not [t for t in trials if t.state.name == "RUNNING"]
     dead = [t for t in trials if t.state.name == "FAIL"]
     assert len(dead) == 1

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from e2e import load, run_cli
-from tuner.evidence import sha256_file
-from tuner.identifiers import KNOB_NAMES, candidate_id
-from tuner.promote import RECORD_FILE, read_env_file
-from tuner.runner import ensure_binaries
+from tuner._io import sha256_file
+from tuner.names import KNOB_NAMES, candidate_id
+from tuner.promotion.provenance import RECORD_FILE
+from tuner.simulator.envfile import read_env_file
+from tuner.simulator.build import ensure_binaries
 
 # The study's default Monte Carlo settings (200 runs x 600 ticks); with this seed the
 # first ten candidates hold feasible ones that pass every tier.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tuner.paths import REPO_ROOT
+from tuner.config.paths import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 

@@ -6,9 +6,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tuner import recovery
-from tuner.identifiers import DIRECTIONS
-from tuner.sampler import make_sampler, trial_seed
+from tuner import record
+from tuner.session import recovery
+from tuner.names import DIRECTIONS
+from tuner.session.sampler import make_sampler, trial_seed
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -27,7 +28,7 @@ def _study(sampler_name: str) -> optuna.Study:
 
 
 def _values(study: optuna.Study) -> list[tuple[float, ...]]:
-    return [tuple(t.values) for t in recovery.counted_trials(study.get_trials())]
+    return [tuple(t.values) for t in record.counted_trials(study.get_trials())]
 
 
 @pytest.mark.parametrize("name", ["nsga2", "tpe", "random"])
@@ -49,12 +50,12 @@ def test_an_interrupted_trial_is_retried_and_later_trials_are_unchanged(name: st
     dead = s.ask()
     objective(dead)
     # What Ctrl-C does: the objective flags the trial, Optuna stores it FAIL.
-    s._storage.set_trial_user_attr(dead._trial_id, recovery.INTERRUPTED_ATTR, True)
+    s._storage.set_trial_user_attr(dead._trial_id, record.Attr.INTERRUPTED, True)
     s.tell(dead, state=TrialState.FAIL)
     assert recovery.recover_interrupted(s, n_params=3, no_live_local_worker=True) == [5]
     assert recovery.recover_interrupted(s, n_params=3, no_live_local_worker=True) == []  # once only
     s.optimize(objective, n_trials=5)
-    assert len(recovery.counted_trials(s.get_trials())) == 10
+    assert len(record.counted_trials(s.get_trials())) == 10
     assert _values(s) == _values(ref)
 
 
@@ -62,19 +63,19 @@ def test_logical_index_skips_interrupted_and_superseded_trials() -> None:
     s = _study("random")
     s.optimize(objective, n_trials=3)
     t = s.ask()
-    s._storage.set_trial_user_attr(t._trial_id, recovery.INTERRUPTED_ATTR, True)
+    s._storage.set_trial_user_attr(t._trial_id, record.Attr.INTERRUPTED, True)
     s.tell(t, state=TrialState.FAIL)
     recovery.recover_interrupted(s, n_params=3, no_live_local_worker=True)
     trials = s.get_trials()
-    assert [recovery.logical_index(trials, n) for n in range(5)] == [0, 1, 2, 3, 3]
-    assert [t.number for t in recovery.counted_trials(trials)] == [0, 1, 2]
+    assert [record.logical_index(trials, n) for n in range(5)] == [0, 1, 2, 3, 3]
+    assert [t.number for t in record.counted_trials(trials)] == [0, 1, 2]
 
 
 def test_a_partially_sampled_dead_trial_is_retried_without_its_partial_params() -> None:
     s = _study("random")
     t = s.ask()
     t.suggest_float("x", 0, 1)  # killed before y and p
-    s._storage.set_trial_user_attr(t._trial_id, recovery.INTERRUPTED_ATTR, True)
+    s._storage.set_trial_user_attr(t._trial_id, record.Attr.INTERRUPTED, True)
     s.tell(t, state=TrialState.FAIL)
     recovery.recover_interrupted(s, n_params=3, no_live_local_worker=True)
     retry = s.get_trials()[-1]
@@ -85,7 +86,7 @@ def test_retries_drop_stale_constraints_but_keep_the_generation() -> None:
     s = _study("nsga2")
     s.optimize(objective, n_trials=2)
     done = s.get_trials()[0]
-    recovery._retry(s, done, 3)
+    recovery.retry_trial(s, done, 3)
     retry = s.get_trials()[-1]
     assert not any(k.startswith("constraints") for k in retry.system_attrs)
     assert retry.system_attrs["NSGAIISampler:generation"] == done.system_attrs["NSGAIISampler:generation"]

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from tuner.identifiers import KNOB_NAMES
-from tuner.search_space import Knob, SearchSpace, load_search_space
+from tuner.names import KNOB_NAMES
+from tuner.config.search_space import Knob, SearchSpace, load_search_space
 
 BASE: dict[str, Any] = {
     "version": 1,

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from tuner.budgets import Tier
-from tuner.selection import (
+from tuner.config.budgets import Tier
+from tuner.promotion.decision import (
     Candidate,
     dominates,
     pareto_front,
@@ -27,7 +27,7 @@ def cand(candidate_id: str = "aaaaaaaaaaaa", trial_number: int = 0, **fields) ->
     """A candidate that passes BALANCED unless told otherwise."""
     values = dict(
         pnl_mean=60.0,
-        pnl_std=100.0,
+        pnl_stdev=100.0,
         pnl_lcb=43.55,
         kill_k=0,
         kill_n=200,
@@ -332,7 +332,7 @@ def test_closest_candidates_with_equal_failure_counts_are_ranked_in_winner_order
 
 def test_conservative_can_be_failed_only_by_the_kill_bound():
     # 0 kills in 50 runs: Wilson upper bound 0.0513 > 0.05, however good the rest is.
-    from tuner.bounds import wilson_upper
+    from tuner.stats.bounds import wilson_upper
 
     never_killed = cand(kill_k=0, kill_n=50, kill_ucb=wilson_upper(0, 50, 0.05))
     selection = select_winner([never_killed], CONSERVATIVE)

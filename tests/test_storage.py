@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tuner.storage import default_storage_url, make_storage, parse_storage, redact
+from tuner.session.storage import default_storage_url, make_storage, parse_storage, redact
 
 
 def test_default_url_is_a_sqlite_file_under_studies() -> None:

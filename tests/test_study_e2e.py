@@ -12,10 +12,10 @@ import yaml
 
 from e2e import FAST, counted, digest, load, real_bin, run_cli, signature
 from faultbin import make_fault_bin
-from tuner.identifiers import METRIC_NAMES
-from tuner.objective import CONSTRAINT_KEY, is_feasible
-from tuner.paths import REPO_ROOT
-from tuner.runner import ensure_binaries
+from tuner.names import METRIC_NAMES
+from tuner.record import CONSTRAINT_KEY, is_feasible
+from tuner.config.paths import REPO_ROOT
+from tuner.simulator.build import ensure_binaries
 
 STUDY = "tuner.study"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tuner.yamlio import load_yaml_mapping
+from tuner.config._yaml import load_yaml_mapping
 
 
 def test_a_mapping_loads_with_plain_yaml_types(write_file):

@@ -10,7 +10,7 @@ import pytest
 
 from e2e import counted, load, signature
 from reliab import BUDGETS, front, lenient_suites, study
-from tuner.runner import ensure_binaries
+from tuner.simulator.build import ensure_binaries
 
 
 @pytest.fixture(scope="session", autouse=True)

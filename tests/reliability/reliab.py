@@ -25,9 +25,9 @@ import yaml
 
 from e2e import FAST, counted, load, real_bin, run_cli, signature
 from faultbin import make_fault_bin
-from tuner.identifiers import KNOB_NAMES, candidate_id
-from tuner.objective import is_feasible
-from tuner.paths import REPO_ROOT
+from tuner.names import KNOB_NAMES, candidate_id
+from tuner.record import is_feasible
+from tuner.config.paths import REPO_ROOT
 
 TRIALS = 6
 STUDY_ARGS = ["--trials", str(TRIALS), "--population", "4", "--no-promote", *FAST]

@@ -28,7 +28,7 @@ import pytest
 
 from e2e import FAST, load, real_bin
 from reliab import db_content, study, tree_digest
-from tuner.paths import REPO_ROOT
+from tuner.config.paths import REPO_ROOT
 
 KEEP = ["--study", "keep", "--trials", "2", "--population", "4", "--no-promote", *FAST]
 

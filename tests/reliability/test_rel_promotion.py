@@ -24,7 +24,7 @@ import pytest
 
 from e2e import load
 from reliab import check_presets, fault_env, run_promote, study
-from tuner.paths import REPO_ROOT
+from tuner.config.paths import REPO_ROOT
 
 NAME = "prom"
 

@@ -1,0 +1,353 @@
+"""The public Python API (re-exported by :mod:`tuner`): run or open a study, read its
+trials and front as DataFrames, promote (a dry run returns the decision as data),
+reproduce a promotion. The ``python -m tuner.X`` commands are thin parsers over these.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.trial import TrialState
+
+from tuner.config.budgets import Budgets, load_budgets
+from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE
+from tuner.config.search_space import load_search_space
+from tuner.errors import InputError
+from tuner.promotion.promoter import Promotion
+from tuner.promotion.promoter import promote as _promote
+from tuner.promotion.reproduce import Reproduction
+from tuner.promotion.reproduce import reproduce as _reproduce
+from tuner.record import TrialView, counted_trials, is_feasible
+from tuner.search.run import RunOptions, StudyDirStopped, run_local_workers, run_trials
+from tuner.session.open import StudyRef, open_existing, open_study, recorded_study_dir, resolve_study
+from tuner.session.preflight import check_knob_domains, check_suites, require_suite_files
+from tuner.session.sampler import DEFAULT_POPULATION, make_sampler
+from tuner.session.settings import DEFAULTS, SMOKE, StudySettings
+from tuner.session.storage import storage_failure
+from tuner.simulator.build import ensure_binaries
+from tuner.views.frames import trials_frame as _trials_frame
+from tuner.views.outputs import write_study_outputs
+from tuner.views.tables import front_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "Study",
+    "StudyInterrupted",
+    "StudyRun",
+    "StudyStopped",
+    "load_study",
+    "promote",
+    "reproduce",
+    "run_study",
+]
+
+
+class StudyStopped(Exception):
+    """A study stopped because its directory, database or outputs could not be written;
+    every finished trial is kept and the same command resumes it. The message says what
+    failed and ends with the advice ("... Free space or fix permissions")."""
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a study; every finished trial is stored in ``storage``."""
+
+    def __init__(self, storage: str) -> None:
+        super().__init__(storage)
+        self.storage = storage
+
+
+class Study:
+    """A study in its storage: its trials, its front and its settings.
+
+    Get one with :func:`load_study` (an existing study) or from :func:`run_study`.
+    """
+
+    def __init__(self, optuna_study: optuna.Study, ref: StudyRef) -> None:
+        self.optuna = optuna_study
+        self._ref = ref
+
+    @property
+    def name(self) -> str:
+        return self.optuna.study_name
+
+    @property
+    def storage(self) -> str:
+        """The storage URL, password hidden."""
+        return self._ref.spec.redacted
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings the study is bound to (runs, ticks, seed, alpha, sampler, ...)."""
+        return StudySettings.stored(self.optuna)
+
+    @property
+    def study_dir(self) -> Path | None:
+        """Where the study's trial artifacts and outputs are."""
+        return recorded_study_dir(self.optuna)
+
+    def trials(self) -> list[TrialView]:
+        """Every trial, typed (see :class:`tuner.record.TrialView`)."""
+        return [TrialView.of(t) for t in self.optuna.get_trials(deepcopy=False)]
+
+    def trials_frame(self, budgets: Budgets | str | Path | None = None) -> pd.DataFrame:
+        """Every trial as a row with flat columns: objectives, bounds, feasibility, Pareto
+        rank, ``pass_<tier>`` on search evidence, parameters (:mod:`tuner.views.frames`).
+        ``budgets`` (a :class:`~tuner.config.budgets.Budgets` or a file; default
+        ``configs/budgets.yaml``) decides the tier columns."""
+        return _trials_frame(self.optuna.get_trials(deepcopy=False), _budgets(budgets))
+
+    def front_frame(self, budgets: Budgets | str | Path | None = None) -> pd.DataFrame:
+        """The rows of :meth:`trials_frame` on the feasible Pareto front (rank 1), best
+        ``pnl_mean`` first."""
+        frame = self.trials_frame(budgets)
+        front = frame[frame["pareto_rank"] == 1]
+        return front.sort_values(["pnl_mean", "dd_cvar", "kill_ucb", "candidate_id"],
+                                 ascending=[False, True, True, True]).reset_index(drop=True)
+
+    def promote(self, **kwargs: Any) -> Promotion:
+        """:func:`promote` on this study."""
+        return promote(self, **kwargs)
+
+
+def _budgets(budgets: Budgets | str | Path | None) -> Budgets:
+    if isinstance(budgets, Budgets):
+        return budgets
+    return load_budgets(budgets or DEFAULT_BUDGETS)
+
+
+def load_study(name: str, storage: str | None = None) -> Study:
+    """Opens an existing study (default storage ``sqlite:///studies/<name>.db``, relative
+    to the current directory). Raises :class:`~tuner.errors.InputError` when the study or
+    its database does not exist."""
+    ref = resolve_study(name, storage)
+    return Study(open_existing(ref), ref)
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """What :func:`run_study` did."""
+
+    study: Study
+    stop: str  #: "done", "nothing" (already complete), "timeout" or "stopped" (early stop)
+    finished: int
+    feasible: int
+    failed: int
+    outputs: tuple[Path, ...] = ()
+    promotion: Promotion | None = None
+    worker_exits: tuple[int, ...] = field(default_factory=tuple)
+
+
+def run_study(
+    name: str | None = None,
+    *,
+    trials: int | None = None,
+    mc_runs: int | None = None,
+    mc_ticks: int | None = None,
+    seed: int | None = None,
+    storage: str | None = None,
+    study_dir: str | Path | None = None,
+    budgets: str | Path = DEFAULT_BUDGETS,
+    search_space: str | Path = DEFAULT_SEARCH_SPACE,
+    sampler: str = "nsga2",
+    population: int = DEFAULT_POPULATION,
+    smoke: bool = False,
+    timeout: float | None = None,
+    command_timeout: float = 600.0,
+    mc_threads: int | None = None,
+    workers: int = 1,
+    worker_index: int | None = None,
+    early_stop: int | None = None,
+    promote: bool = True,
+    quiet: bool = False,
+    worker_argv: Sequence[str] | None = None,
+    say: Callable[[str], None] = print,
+) -> StudyRun:
+    """Runs (or resumes) a study until it holds ``trials`` finished trials, then writes its
+    outputs and, unless ``promote=False``, promotes its winners.
+
+    Defaults as ``python -m tuner.study``: study ``phaseA`` (``smoke`` with ``smoke=True``),
+    10 trials, 200 runs x 600 ticks, seed 42, NSGA-II. Everything that can be wrong is
+    checked before the storage is touched (:class:`~tuner.errors.InputError`). Raises
+    :class:`StudyInterrupted` on Ctrl-C or SIGTERM and :class:`StudyStopped` when the
+    study directory, database or outputs cannot be written; either way every finished
+    trial is kept and the same call resumes. Progress goes to stderr unless ``quiet``;
+    the closing summary goes to ``say``. ``workers`` > 1 starts local worker processes
+    (PostgreSQL only) with ``worker_argv``, the command-line form of these settings.
+    """
+    base = dict(DEFAULTS)
+    if smoke:
+        base.update(SMOKE)
+    ref = resolve_study(name if name is not None else ("smoke" if smoke else "phaseA"), storage)
+    target = trials or base["trials"]
+    runs = mc_runs or base["mc_runs"]
+    ticks = mc_ticks or base["mc_ticks"]
+    seed = base["seed"] if seed is None else seed
+    if not 0 <= seed < 2**63:
+        raise InputError(f"--seed {seed}: must be in [0, 2^63)")
+    for flag, value in (("--timeout", timeout), ("--command-timeout", command_timeout)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise InputError(f"{flag} {value}: must be a positive number of seconds")
+    budget = load_budgets(budgets)
+    space = load_search_space(search_space)
+    require_suite_files()
+    directory = Path(study_dir or Path("studies") / ref.name).resolve()
+    spec = ref.spec
+    ensure_binaries(quiet=quiet)
+    check_knob_domains(space, runs=runs, ticks=ticks, seed=seed, threads=mc_threads)
+    check_suites()
+
+    settings = StudySettings(
+        mc_runs=runs, mc_ticks=ticks, seed=seed, alpha=budget.alpha, sampler=sampler, population=population,
+        search_space={k: list(v) for k, v in space.ranges().items()},
+    )
+    if workers > 1 and spec.kind == "sqlite":
+        raise InputError(
+            f"--workers {workers} with SQLite storage: refused; SQLite allows one writer at a time "
+            "(workers would fail with 'database is locked') and is unsafe on shared filesystems. "
+            "Use PostgreSQL: --storage postgresql+psycopg://USER@HOST/DB (see README, 'Running on several machines')"
+        )
+    if workers > 1 and worker_argv is None:
+        raise InputError("workers > 1 needs worker_argv, the command-line form of the study's settings")
+    study = open_study(ref.name, spec, make_sampler(sampler, seed=seed, population=population, worker=worker_index or 0),
+                       create=True, worker=True)
+    settings.bind(study, study_dir=str(directory), storage=spec.redacted)
+
+    # After the settings check: a refused resume prints its one error line only.
+    if worker_index is None:
+        for tier, needed in budget.unreachable_kill_tiers(runs):
+            how = f"at least {needed} runs reach it" if needed else "no run count reaches it"
+            print(f"warning: tier {tier.name}: max_kill_ucb {tier.max_kill_ucb} cannot be met with --mc-runs {runs} "
+                  f"(0 kills give a bound above it); {how}", file=sys.stderr)
+
+    handle = Study(study, ref)
+    try:
+        exits: tuple[int, ...] = ()
+        if workers > 1:
+            assert worker_argv is not None
+            exits = tuple(run_local_workers(worker_argv, workers))
+            for i, c in enumerate(exits):
+                if c != 0:
+                    how = f"signal {-c}" if c < 0 else f"exit status {c}"
+                    print(f"warning: worker {i} ended with {how}; its running trial is retried by the others "
+                          "(or by the next start)", file=sys.stderr)
+            stop = "done"
+        else:
+            options = RunOptions(command_timeout=command_timeout, mc_threads=mc_threads, timeout=timeout,
+                                 early_stop=early_stop, worker_index=worker_index, quiet=quiet)
+            stop = run_trials(study, spec, study_dir=directory, space=space, target=target, settings=settings,
+                              options=options)
+        if worker_index is not None:
+            return _counts(handle, stop, worker_exits=exits)
+        return _finish(handle, directory, budget, budgets, stop=stop, promote=promote, exits=exits, say=say)
+    except KeyboardInterrupt:
+        # Every finished trial is stored, and the same command finishes the rest.
+        raise StudyInterrupted(spec.redacted) from None
+    except StudyDirStopped as exc:
+        raise StudyStopped(
+            f"cannot write in the study directory ({exc}); the study stopped, and the trial that was running will "
+            f"be retried; every finished trial is stored in {spec.redacted}. Free space or fix permissions"
+        ) from None
+    except StudyStopped:
+        raise
+    except Exception as exc:
+        # The database refused a write (disk full, read-only file): Optuna may raise it
+        # wrapped (even as an AssertionError). SQLite and PostgreSQL keep every committed
+        # transaction, and a trial left RUNNING is retried by the next start.
+        why = storage_failure(exc)
+        if why is None:
+            raise
+        raise StudyStopped(
+            f"cannot write the study database {spec.redacted} ({why}); every finished trial is kept, and the trial "
+            "that was running will be retried. Free space or fix permissions"
+        ) from None
+
+
+def _counts(handle: Study, stop: str, **extra: Any) -> StudyRun:
+    trials = handle.optuna.get_trials(deepcopy=False)
+    counted = counted_trials(trials)
+    return StudyRun(
+        study=handle, stop=stop, finished=len(counted),
+        feasible=sum(1 for t in trials if t.state == TrialState.COMPLETE and is_feasible(t)),
+        failed=sum(1 for t in counted if t.state == TrialState.FAIL),
+        **extra,
+    )
+
+
+def _finish(
+    handle: Study, directory: Path, budgets: Budgets, budgets_path: str | Path, *, stop: str, promote: bool,
+    exits: tuple[int, ...], say: Callable[[str], None],
+) -> StudyRun:
+    """After the trials: the front, the study outputs and (unless ``promote=False``) promotion."""
+    study = handle.optuna
+    run = _counts(handle, stop)
+    front = study.best_trials
+    say(f"study {study.study_name}: {run.finished} finished trials ({run.feasible} feasible, {run.failed} failed); "
+        f"Pareto front of feasible trials ({len(front)}):")
+    say(front_table(front) if front else "  (empty: no feasible trial yet)")
+    try:
+        outputs = write_study_outputs(study, directory, budgets)
+        say(f"outputs in {directory}: {', '.join(sorted(p.name for p in outputs))}")
+        promotion = None
+        if promote:
+            promotion = _promote(study, spec=handle._ref.spec, budgets=budgets, budgets_path=Path(budgets_path),
+                                 study_dir=directory, out_dir=None, dry_run=False, allow_unverified=False, say=say)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise StudyStopped(
+            f"cannot write the study outputs ({where}{exc.strerror or exc}); every trial is stored in "
+            f"{handle.storage}. Free space or fix permissions"
+        ) from None
+    return StudyRun(study=handle, stop=stop, finished=run.finished, feasible=run.feasible, failed=run.failed,
+                    outputs=tuple(outputs), promotion=promotion, worker_exits=exits)
+
+
+def promote(
+    study: Study | str,
+    *,
+    storage: str | None = None,
+    budgets: str | Path = DEFAULT_BUDGETS,
+    out_dir: str | Path | None = None,
+    study_dir: str | Path | None = None,
+    dry_run: bool = True,
+    allow_unverified: bool = False,
+    write_outputs: bool = True,
+    say: Callable[[str], None] | None = None,
+) -> Promotion:
+    """Applies the budget tiers to a study's feasible Pareto front and returns the
+    decision per tier (:class:`~tuner.promotion.promoter.Promotion`). A dry run (the
+    default here; ``python -m tuner.promote`` writes unless ``--dry-run``) writes nothing;
+    otherwise the presets and records go to ``out_dir`` (default
+    ``configs/presets/promoted``) and the study's outputs are rewritten. ``say`` receives
+    the lines the command prints (default: none)."""
+    ref = study._ref if isinstance(study, Study) else resolve_study(study, storage)
+    budget = load_budgets(budgets)
+    if ref.spec.sqlite_path is not None and not ref.spec.sqlite_path.exists():
+        raise InputError(f"--storage {ref.spec.redacted}: no such database file")
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise InputError(f"--out-dir {out_dir}: not a directory")
+    ensure_binaries(quiet=say is None)
+    handle = study if isinstance(study, Study) else Study(open_existing(ref), ref)
+    directory = Path(study_dir).resolve() if study_dir else handle.study_dir
+    result = _promote(handle.optuna, spec=handle._ref.spec, budgets=budget, budgets_path=Path(budgets),
+                      study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None, dry_run=dry_run,
+                      allow_unverified=allow_unverified, say=say or (lambda _m: None))
+    if write_outputs and directory is not None and not dry_run:
+        write_study_outputs(handle.optuna, directory, budget)
+    return result
+
+
+def reproduce(record: str | Path, output_dir: str | Path | None = None, *, quiet: bool = True) -> Reproduction:
+    """Re-runs a promotion record's Monte Carlo (same overlay, seeds, runs, ticks) in
+    ``output_dir`` (default: a fresh temporary directory) and compares it with the trial's
+    (:class:`~tuner.promotion.reproduce.Reproduction`). Raises
+    :class:`~tuner.errors.InputError` for an unusable record."""
+    ensure_binaries(quiet=quiet)
+    return _reproduce(Path(record), Path(output_dir) if output_dir is not None else None)

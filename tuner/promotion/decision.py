@@ -1,0 +1,276 @@
+"""Pareto dominance, tier gating and winner selection: pure functions over candidates.
+
+The rules (architecture, "python -m tuner.promote"): a candidate passes a tier when
+``kill_ucb <= max_kill_ucb``, ``dd_cvar <= max_dd_cvar``, ``pnl_lcb >= min_pnl_lcb_usd``,
+its evidence verified and both suites passed; a missing or NaN statistic fails. The
+winner of a tier is the passing candidate with the highest ``pnl_mean``, then the
+lowest ``dd_cvar``, the lowest ``kill_ucb``, then the smallest ``candidate_id``.
+Results never depend on the order in which candidates are given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from numbers import Real
+from typing import Any
+
+from optuna.trial import FrozenTrial
+
+from tuner.config.budgets import Tier
+from tuner.names import DIRECTIONS, METRIC_NAMES, SUITE_NAMES
+from tuner.record import TrialView
+from tuner.stats.bounds import gate_bounds
+
+__all__ = [
+    "Candidate",
+    "Selection",
+    "at_alpha",
+    "candidate_from_trial",
+    "dominates",
+    "pareto_front",
+    "pareto_ranks",
+    "select_winner",
+    "tier_failures",
+    "winner_order_key",
+]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What promotion knows about one evaluated configuration (one completed trial).
+
+    Statistics may be ``None`` (not recorded) or NaN; either makes the candidate fail
+    every tier. ``kill_k`` of ``kill_n`` runs were killed; ``kill_ucb`` and ``pnl_lcb``
+    are the one-sided bounds at the budgets' alpha; ``dd_cvar`` is the CVaR 95 % of
+    the maximum drawdown in USD. ``evidence_verified`` is ``None`` when unknown.
+    ``suites_passed`` maps suite name to its result.
+    """
+
+    candidate_id: str
+    trial_number: int
+    pnl_mean: float | None
+    pnl_stdev: float | None
+    pnl_lcb: float | None
+    kill_k: float | None
+    kill_n: float | None
+    kill_ucb: float | None
+    dd_cvar: float | None
+    evidence_verified: bool | None
+    suites_passed: Mapping[str, bool]
+
+
+def candidate_from_trial(t: FrozenTrial | TrialView, evidence_verified: bool | None = None) -> Candidate:
+    """The promoter's view of a trial: statistics from its record (the database is the
+    source of truth), missing ones as NaN so every rule fails closed."""
+    v = t if isinstance(t, TrialView) else TrialView.of(t)
+    return Candidate(
+        candidate_id=v.candidate_id or "",
+        trial_number=v.number,
+        pnl_mean=v.metric("pnl_mean"),
+        pnl_stdev=v.metric("pnl_stdev"),
+        pnl_lcb=v.metric("pnl_lcb"),
+        kill_k=v.metric("kill_k"),
+        kill_n=v.metric("kill_n"),
+        kill_ucb=v.metric("kill_ucb"),
+        dd_cvar=v.metric("dd_cvar"),
+        evidence_verified=v.evidence_verified if evidence_verified is None else evidence_verified,
+        suites_passed=v.suites_passed,
+    )
+
+
+def at_alpha(c: Candidate, alpha: float) -> Candidate:
+    """The candidate with its bounds recomputed at ``alpha`` (NaN when a statistic is)."""
+    b = gate_bounds(c.pnl_mean if c.pnl_mean is not None else float("nan"),
+                    c.pnl_stdev if c.pnl_stdev is not None else float("nan"),
+                    c.kill_k if c.kill_k is not None else float("nan"),
+                    c.kill_n if c.kill_n is not None else float("nan"), alpha)
+    return replace(c, kill_ucb=b.kill_ucb, pnl_lcb=b.pnl_lcb)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The outcome of :func:`select_winner` for one tier.
+
+    ``passing`` holds every passing candidate in winner order, so ``winner`` is its
+    first element, or ``None`` when nothing passes. In that case ``closest`` is the
+    candidate with the fewest failed rules (ties in winner order) and
+    ``closest_failures`` says which rules it failed; both are empty when there was a
+    winner or no candidate at all.
+    """
+
+    tier: Tier
+    winner: Candidate | None
+    passing: tuple[Candidate, ...]
+    closest: Candidate | None
+    closest_failures: tuple[str, ...]
+
+
+def dominates(a: Candidate, b: Candidate) -> bool:
+    """Return whether ``a`` Pareto-dominates ``b`` on the study objectives.
+
+    The objectives are :data:`~tuner.names.METRIC_NAMES` in their
+    :data:`~tuner.names.DIRECTIONS`: higher ``pnl_mean``, lower ``kill_ucb``,
+    lower ``dd_cvar``. ``a`` dominates ``b`` when it is at least as good on all of them
+    and strictly better on one. The relation is irreflexive, asymmetric and
+    transitive. A candidate with a missing or NaN objective neither dominates nor is
+    dominated (it cannot pass a tier anyway).
+    """
+    strictly_better = False
+    for name, direction in zip(METRIC_NAMES, DIRECTIONS, strict=True):
+        x, y = _value(a, name), _value(b, name)
+        if math.isnan(x) or math.isnan(y):
+            return False
+        if direction == "minimize":
+            x, y = -x, -y
+        if x < y:
+            return False
+        if x > y:
+            strictly_better = True
+    return strictly_better
+
+
+def pareto_ranks(candidates: Sequence[Candidate]) -> list[int]:
+    """Return the non-domination rank of each candidate, aligned with the input.
+
+    Rank 1 is the Pareto front (no candidate dominates it), rank 2 the front once
+    rank 1 is removed, and so on (fast non-dominated sorting). Equal objective vectors
+    share a rank.
+    """
+    count = len(candidates)
+    dominated_by_count = [0] * count
+    dominated_sets: list[list[int]] = [[] for _ in range(count)]
+    for i in range(count):
+        for j in range(i + 1, count):
+            if dominates(candidates[i], candidates[j]):
+                dominated_sets[i].append(j)
+                dominated_by_count[j] += 1
+            elif dominates(candidates[j], candidates[i]):
+                dominated_sets[j].append(i)
+                dominated_by_count[i] += 1
+    ranks = [0] * count
+    current = [i for i in range(count) if dominated_by_count[i] == 0]
+    rank = 1
+    while current:
+        following: list[int] = []
+        for i in current:
+            ranks[i] = rank
+            for j in dominated_sets[i]:
+                dominated_by_count[j] -= 1
+                if dominated_by_count[j] == 0:
+                    following.append(j)
+        current = following
+        rank += 1
+    return ranks
+
+
+def pareto_front(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """Return the candidates no other candidate dominates, in winner order."""
+    pool = list(candidates)
+    front = [c for c, rank in zip(pool, pareto_ranks(pool), strict=True) if rank == 1]
+    return sorted(front, key=winner_order_key)
+
+
+def tier_failures(candidate: Candidate, tier: Tier) -> list[str]:
+    """Return every rule of ``tier`` that ``candidate`` fails, in words; empty means it passes.
+
+    Rules, in this order: ``kill_ucb <= max_kill_ucb``, ``dd_cvar <= max_dd_cvar``,
+    ``pnl_lcb >= min_pnl_lcb_usd`` (a value equal to its limit passes), evidence
+    verified, and each of :data:`~tuner.names.SUITE_NAMES` present and passed
+    (as is any other suite listed); only the boolean ``True`` counts as verified or
+    passed. A missing or NaN statistic, or a NaN limit, fails its rule. Messages read
+    like ``kill_ucb 0.07 > max 0.05``.
+    """
+    failures: list[str] = []
+    for stat, limit, op in (
+        ("kill_ucb", tier.max_kill_ucb, "<="),
+        ("dd_cvar", tier.max_dd_cvar, "<="),
+        ("pnl_lcb", tier.min_pnl_lcb_usd, ">="),
+    ):
+        raw = getattr(candidate, stat)
+        value = _value(candidate, stat)
+        if raw is None:
+            failures.append(f"{stat} missing")
+        elif math.isnan(value):
+            is_nan = isinstance(raw, float) and math.isnan(raw)
+            failures.append(f"{stat} is NaN" if is_nan else f"{stat} {raw!r} is not a number")
+        # Written as `not (pass)` so that a NaN limit fails too.
+        elif op == "<=" and not value <= limit:
+            failures.append(f"{stat} {_num(value, limit)} > max {_num(limit, value)}")
+        elif op == ">=" and not value >= limit:
+            failures.append(f"{stat} {_num(value, limit)} < min {_num(limit, value)}")
+    if candidate.evidence_verified is None:
+        failures.append("evidence status unknown")
+    elif candidate.evidence_verified is not True:
+        failures.append("evidence not verified")
+    for suite in SUITE_NAMES:
+        if suite not in candidate.suites_passed:
+            failures.append(f"suite {suite} result missing")
+    for suite in sorted(candidate.suites_passed):
+        if candidate.suites_passed[suite] is not True:
+            failures.append(f"suite {suite} not passed")
+    return failures
+
+
+def winner_order_key(candidate: Candidate) -> tuple[float, float, float, str, int]:
+    """Sort key that puts the preferred candidate first.
+
+    ``(-pnl_mean, dd_cvar, kill_ucb, candidate_id, trial_number)``: highest mean PnL,
+    then lowest drawdown CVaR, lowest kill UCB, smallest candidate id. The trial number
+    only separates two trials of the same configuration, so the order is total and
+    independent of input order. A missing or NaN statistic sorts last on its key.
+    """
+    return (
+        _worst_last(-_value(candidate, "pnl_mean")),
+        _worst_last(_value(candidate, "dd_cvar")),
+        _worst_last(_value(candidate, "kill_ucb")),
+        candidate.candidate_id,
+        candidate.trial_number,
+    )
+
+
+def select_winner(candidates: Iterable[Candidate], tier: Tier) -> Selection:
+    """Apply ``tier`` to ``candidates`` and pick its winner.
+
+    Promises: ``winner`` passes every rule of :func:`tier_failures` and comes first in
+    :func:`winner_order_key` among those that do; the result is the same for any order
+    of ``candidates``. When nothing passes, ``closest`` is the candidate with the fewest
+    failures (then winner order) with those failures, so a caller can say why.
+    """
+    assessed = sorted(
+        ((c, tier_failures(c, tier)) for c in candidates), key=lambda cf: winner_order_key(cf[0])
+    )
+    passing = tuple(c for c, failures in assessed if not failures)
+    if passing:
+        return Selection(
+            tier=tier, winner=passing[0], passing=passing, closest=None, closest_failures=()
+        )
+    if not assessed:
+        return Selection(tier=tier, winner=None, passing=(), closest=None, closest_failures=())
+    # min() keeps the first of equals, and `assessed` is already in winner order.
+    closest, failures = min(assessed, key=lambda cf: len(cf[1]))
+    return Selection(
+        tier=tier, winner=None, passing=(), closest=closest, closest_failures=tuple(failures)
+    )
+
+
+def _value(candidate: Candidate, name: str) -> float:
+    raw: Any = getattr(candidate, name)
+    # Only real numbers count: a statistic stored as text ("400") is a defect upstream,
+    # and treating it as a number would let it pass a gate.
+    if isinstance(raw, bool) or not isinstance(raw, Real):
+        return math.nan
+    return float(raw)
+
+
+def _worst_last(value: float) -> float:
+    return math.inf if math.isnan(value) else value
+
+
+def _num(value: float, other: float) -> str:
+    """Format ``value`` briefly, but never so briefly that it looks equal to ``other``."""
+    text = f"{value:g}"
+    if text == f"{other:g}":
+        text = repr(float(value))
+    return text

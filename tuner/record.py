@@ -1,0 +1,293 @@
+"""The trial record: what a study stores about each trial, and the typed view readers use.
+
+The objective writes a trial's user attributes under the keys of :class:`Attr`; the
+study stores its own under :class:`StudyAttr`. Everything that reads a trial (the
+promoter, ``tuner.show``, the plots, the reports, the DataFrame API) goes through
+:class:`TrialView` (or the helpers here), never through key literals, so a rename is
+one change. Also here: feasibility, which trials count toward ``--trials`` (interrupted
+and superseded trials do not), a trial's logical index, and the flat metrics a trial
+stores, computed from its ``mc_summary.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from optuna.trial import FrozenTrial, TrialState
+
+from tuner.names import METRIC_NAMES, PROFILE_KNOB
+from tuner.simulator.summary import SummaryError, summary_number
+from tuner.stats.bounds import gate_bounds
+
+__all__ = [
+    "CONSTRAINT_KEY",
+    "LEGACY_CONSTRAINTS_KEY",
+    "RETRY_OF_KEY",
+    "Attr",
+    "StudyAttr",
+    "SuiteResult",
+    "TrialView",
+    "as_number",
+    "counted_trials",
+    "feasible_points",
+    "interrupted_numbers",
+    "is_feasible",
+    "logical_index",
+    "metrics_from_summary",
+    "objective_values",
+    "superseded_numbers",
+]
+
+
+class Attr:
+    """Keys of a trial's user attributes (written by the objective and recovery)."""
+
+    WORKER = "worker"  #: ``host:pid`` of the worker that ran the trial
+    INTERRUPTED = "interrupted"  #: True when the worker stopped while running it
+    RETRY_OF = "retry_of"  #: number of the trial this one retries
+    CANDIDATE_ID = "candidate_id"
+    TRIAL_DIR = "trial_dir"
+    FAILURE = "failure"  #: why an integrity failure happened: reason, command, output tails
+    COMMANDS = "commands"  #: the commands run before a failure
+    PNL_LCB = "pnl_lcb"  #: copy of metrics.pnl_lcb, for optuna-dashboard's tables
+    KILL_COUNT = "kill_count"  #: copy of metrics.kill_k, for the dashboard
+    SUITES_PASSED = "suites_passed"  #: True when every suite passed
+    EVIDENCE_VERIFIED = "evidence_verified"
+    METRICS = "metrics"  #: flat statistics, see :func:`metrics_from_summary`
+    OVERLAY = "overlay"  #: the candidate's PARAPHINA_* overlay
+    SUITES = "suites"  #: suite name -> {passed, failed_checks, failures}
+    EVIDENCE = "evidence"  #: digests recorded at trial time
+    RUN = "run"  #: settings, seeds, commands and durations
+
+
+class StudyAttr:
+    """Keys of a study's user attributes."""
+
+    SETTINGS = "settings"  #: the settings every resume must match
+    STUDY_DIR = "study_dir"
+    STORAGE = "storage"  #: the storage URL, redacted
+
+
+class EvidenceKey:
+    """Keys inside :attr:`Attr.EVIDENCE`."""
+
+    MC_SUMMARY = "mc_summary_sha256"
+    ROOT_SUMS = "root_sha256sums_sha256"
+
+
+#: Constraint name: failed scenario checks over both suites (feasible when 0).
+CONSTRAINT_KEY = "suite_failures"
+#: System attribute of the older constraint format (a list), which optuna-dashboard 0.21 reads.
+LEGACY_CONSTRAINTS_KEY = "constraints"
+#: System attribute naming the trial a retry replaces (Optuna's retry convention).
+RETRY_OF_KEY = "failed_trial"
+#: System attribute listing the trials a retry chain replaced.
+RETRY_HISTORY_KEY = "retry_history"
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def is_feasible(t: FrozenTrial) -> bool:
+    """Feasible = COMPLETE with every constraint ≤ 0. A COMPLETE trial without any
+    constraint is not trusted (Optuna 5 would call it feasible): every run of the
+    objective sets one."""
+    c = t.constraints
+    return t.state == TrialState.COMPLETE and bool(c) and all(v <= 0 for v in c.values())
+
+
+def feasible_points(trials: Iterable[FrozenTrial]) -> list[tuple[float, ...] | None]:
+    """Each trial's objective values when it is feasible, else None (for hypervolumes)."""
+    return [tuple(t.values) if is_feasible(t) and t.values else None for t in trials]
+
+
+def superseded_numbers(trials: Iterable[FrozenTrial]) -> set[int]:
+    """Numbers of trials that a retry replaced."""
+    out: set[int] = set()
+    for t in trials:
+        n = t.system_attrs.get(RETRY_OF_KEY)
+        if isinstance(n, int):
+            out.add(n)
+    return out
+
+
+def interrupted_numbers(trials: Iterable[FrozenTrial]) -> set[int]:
+    """Numbers of FAIL trials flagged as interrupted (retried or still to be)."""
+    return {t.number for t in trials if t.state == TrialState.FAIL and t.user_attrs.get(Attr.INTERRUPTED) is True}
+
+
+def counted_trials(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """Finished trials that count toward ``--trials``: interrupted and superseded ones do not."""
+    skip = superseded_numbers(trials) | interrupted_numbers(trials)
+    return [t for t in trials if t.state in _FINISHED and t.number not in skip]
+
+
+def logical_index(trials: Sequence[FrozenTrial], number: int) -> int:
+    """Position of trial ``number`` in the study as if no interruption had happened: the
+    count of earlier trials that were not interrupted. A retry sits where the trial it
+    replaces sat, so the sampler's per-trial randomness (seeded from this index) is the
+    same in an interrupted and an uninterrupted run."""
+    skip = superseded_numbers(trials) | interrupted_numbers(trials)
+    return sum(1 for t in trials if t.number < number and t.number not in skip)
+
+
+def as_number(value: Any) -> float:
+    """A stored statistic as a float; anything that is not a real number (booleans
+    included) as NaN, so every rule that reads it fails closed."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    return float(value)
+
+
+def metrics_from_summary(summary: Mapping[str, Any], alpha: float) -> dict[str, float | int]:
+    """Every statistic later steps need, flat, plus ``pnl_lcb`` and ``kill_ucb`` at ``alpha``.
+
+    Raises :class:`~tuner.simulator.summary.SummaryError` when a field is missing or malformed.
+    """
+    num = summary_number
+    n = int(num(summary, "tail_risk.kill_probability.total_runs"))
+    k = int(num(summary, "tail_risk.kill_probability.kill_count"))
+    pnl_mean = num(summary, "aggregate.pnl.mean")
+    pnl_std = num(summary, "aggregate.pnl.std")
+    if n <= 0 or not 0 <= k <= n:
+        raise SummaryError(f"mc_summary.json: kill count {k} of {n} runs is impossible")
+    bounds = gate_bounds(pnl_mean, pnl_std, k, n, alpha)
+    return {
+        "pnl_mean": pnl_mean,
+        "pnl_stdev": pnl_std,
+        "pnl_lcb": bounds.pnl_lcb,
+        "pnl_min": num(summary, "aggregate.pnl.min"),
+        "pnl_p05": num(summary, "tail_risk.pnl_quantiles.p05"),
+        "pnl_p50": num(summary, "tail_risk.pnl_quantiles.p50"),
+        "pnl_p95": num(summary, "tail_risk.pnl_quantiles.p95"),
+        "pnl_var": num(summary, "tail_risk.pnl_var_cvar.var"),
+        "pnl_cvar": num(summary, "tail_risk.pnl_var_cvar.cvar"),
+        "dd_mean": num(summary, "aggregate.max_drawdown.mean"),
+        "dd_max": num(summary, "aggregate.max_drawdown.max"),
+        "dd_var": num(summary, "tail_risk.max_drawdown_var_cvar.var"),
+        "dd_cvar": num(summary, "tail_risk.max_drawdown_var_cvar.cvar"),
+        "kill_k": k,
+        "kill_n": n,
+        "kill_rate": k / n,
+        "kill_ucb": bounds.kill_ucb,
+        "kill_ci95_lower": num(summary, "tail_risk.kill_probability.ci_lower"),
+        "kill_ci95_upper": num(summary, "tail_risk.kill_probability.ci_upper"),
+        "maker_volume_tao_mean": num(summary, "aggregate.maker_volume_tao.mean"),
+        "hedge_volume_tao_mean": num(summary, "aggregate.hedge_volume_tao.mean"),
+        "fees_usd_mean": num(summary, "aggregate.fees_usd.mean"),
+        "max_abs_q_tao_mean": num(summary, "aggregate.max_abs_q_tao.mean"),
+        "max_abs_q_tao_max": num(summary, "aggregate.max_abs_q_tao.max"),
+    }
+
+
+def objective_values(metrics: Mapping[str, float | int]) -> tuple[float, ...]:
+    """The study's objectives from a trial's metrics, in the order of :data:`~tuner.names.METRIC_NAMES`."""
+    return tuple(float(metrics[name]) for name in METRIC_NAMES)
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """One suite's verdict as the trial stored it."""
+
+    passed: bool
+    failed_checks: int | None
+    failures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """A trial as the readers of a study see it: typed, with missing values explicit.
+
+    ``metrics`` holds the flat statistics of :func:`metrics_from_summary` (empty when the
+    trial never scored); :meth:`metric` reads one as a float, NaN when missing.
+    """
+
+    number: int
+    trial_id: int
+    state: str
+    values: Mapping[str, float] | None
+    constraints: Mapping[str, float]
+    feasible: bool
+    params: Mapping[str, Any]
+    candidate_id: str | None
+    trial_dir: str | None
+    overlay: Mapping[str, str]
+    metrics: Mapping[str, Any]
+    suites: Mapping[str, SuiteResult]
+    evidence_verified: bool
+    evidence: Mapping[str, Any]
+    run: Mapping[str, Any]
+    failure: Mapping[str, Any] | None
+    interrupted: bool
+    retry_of: int | None
+    worker: str | None
+    datetime_start: dt.datetime | None
+    datetime_complete: dt.datetime | None
+    user_attrs: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def of(cls, t: FrozenTrial) -> TrialView:
+        ua = t.user_attrs
+        suites: dict[str, SuiteResult] = {}
+        for name, s in (ua.get(Attr.SUITES) or {}).items():
+            if isinstance(s, Mapping):
+                checks = s.get("failed_checks")
+                suites[str(name)] = SuiteResult(
+                    passed=s.get("passed") is True,
+                    failed_checks=checks if isinstance(checks, int) and not isinstance(checks, bool) else None,
+                    failures=tuple(str(f) for f in s.get("failures") or ()),
+                )
+            else:
+                suites[str(name)] = SuiteResult(passed=False, failed_checks=None)
+        retry = t.system_attrs.get(RETRY_OF_KEY)
+        return cls(
+            number=t.number,
+            trial_id=t._trial_id,
+            state=t.state.name,
+            values=dict(zip(METRIC_NAMES, t.values, strict=False)) if t.values else None,
+            constraints=dict(t.constraints),
+            feasible=is_feasible(t),
+            params=dict(t.params),
+            candidate_id=ua.get(Attr.CANDIDATE_ID) if isinstance(ua.get(Attr.CANDIDATE_ID), str) else None,
+            trial_dir=ua.get(Attr.TRIAL_DIR) if isinstance(ua.get(Attr.TRIAL_DIR), str) else None,
+            overlay=dict(ua.get(Attr.OVERLAY) or {}),
+            metrics=dict(ua.get(Attr.METRICS) or {}),
+            suites=suites,
+            evidence_verified=ua.get(Attr.EVIDENCE_VERIFIED) is True,
+            evidence=dict(ua.get(Attr.EVIDENCE) or {}),
+            run=dict(ua.get(Attr.RUN) or {}),
+            failure=ua.get(Attr.FAILURE) if isinstance(ua.get(Attr.FAILURE), Mapping) else None,
+            interrupted=ua.get(Attr.INTERRUPTED) is True,
+            retry_of=retry if isinstance(retry, int) else None,
+            worker=ua.get(Attr.WORKER) if isinstance(ua.get(Attr.WORKER), str) else None,
+            datetime_start=t.datetime_start,
+            datetime_complete=t.datetime_complete,
+            user_attrs=dict(ua),
+        )
+
+    def metric(self, name: str) -> float:
+        """The stored statistic ``name`` as a float (NaN when missing or not a number)."""
+        return as_number(self.metrics.get(name))
+
+    @property
+    def profile(self) -> str | None:
+        value = self.overlay.get(PROFILE_KNOB, self.params.get(PROFILE_KNOB))
+        return str(value) if value is not None else None
+
+    @property
+    def failed_checks(self) -> int | None:
+        """Failed suite checks (the constraint value), None when the trial set none."""
+        c = self.constraints.get(CONSTRAINT_KEY)
+        return None if c is None else int(c)
+
+    @property
+    def suites_passed(self) -> dict[str, bool]:
+        """Suite name -> passed."""
+        return {name: s.passed for name, s in self.suites.items()}
+
+    def suite_failures(self) -> list[str]:
+        """The failed checks in words, suite by suite."""
+        return [f"{name}: {f}" for name, s in self.suites.items() for f in s.failures]

@@ -1,0 +1,240 @@
+"""The objective: one candidate configuration, scored end to end by the real binaries.
+
+For each trial: parameters from the search space → the ``PARAPHINA_*`` overlay and its
+``candidate_id`` → ``<study dir>/trials/trial_<NNNN>_<candidate_id>/candidate.env`` →
+``monte_carlo`` → ``sim_eval verify-evidence-tree`` on its output → both suites →
+a root evidence pack over the trial directory → ``sim_eval verify-evidence-tree`` on
+the whole trial → metrics, confidence bounds, constraints, user attributes.
+
+Two kinds of failure are kept apart. An *integrity* failure (a binary that crashes or
+times out, evidence that does not verify, unreadable output) raises
+:class:`IntegrityError`: the trial is stored FAIL with the command and its stderr
+tail, and the study goes on. A *quality* failure (a suite invariant that does not
+hold) gives a completed but infeasible trial: its constraint is the number of failed
+scenario checks, so NSGA-II learns from it, and it never reaches the Pareto front.
+A failure of the environment (the study directory cannot be written: disk full,
+read-only) is neither: :class:`StudyDirError` stops the study and the trial is retried
+when it resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from tuner._faults import checkpoint
+from tuner._io import sha256_file
+from tuner.config.paths import suites
+from tuner.config.search_space import SearchSpace
+from tuner.names import candidate_id, trial_dir_name
+from tuner.record import (
+    CONSTRAINT_KEY,
+    LEGACY_CONSTRAINTS_KEY,
+    Attr,
+    EvidenceKey,
+    metrics_from_summary,
+    objective_values,
+)
+from tuner.session.recovery import worker_id
+from tuner.simulator import client
+from tuner.simulator._process import CommandResult
+from tuner.simulator.envfile import env_file_text
+from tuner.simulator.outputs import SuiteVerdict, read_suite_verdict
+from tuner.simulator.summary import SummaryError, read_summary
+
+__all__ = ["IntegrityError", "Objective", "ObjectiveSettings", "StudyDirError"]
+
+
+class IntegrityError(Exception):
+    """The trial's evidence cannot be trusted: a binary failed, or verification did."""
+
+
+class StudyDirError(Exception):
+    """The study directory cannot be written (disk full, read-only, permissions): not
+    the candidate's fault, and every later trial would fail the same way. The trial is
+    flagged interrupted (retried with the same parameters on resume, not counted) and
+    the study stops, instead of spending its remaining trials on failures."""
+
+
+@dataclass(frozen=True)
+class ObjectiveSettings:
+    study_name: str
+    study_dir: Path
+    mc_runs: int
+    mc_ticks: int
+    seed: int
+    alpha: float
+    command_timeout: float
+    mc_threads: int | None = None
+
+
+class Objective:
+    """Callable for ``study.optimize``: returns (pnl_mean, kill_ucb, dd_cvar)."""
+
+    def __init__(self, settings: ObjectiveSettings, space: SearchSpace) -> None:
+        self.s = settings
+        self.space = space
+        self.worker = worker_id()
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        try:
+            trial.set_user_attr(Attr.WORKER, self.worker)
+            return self._run(trial)
+        except (KeyboardInterrupt, StudyDirError):
+            # Ctrl-C, SIGTERM or an unwritable study directory: Optuna stores the trial
+            # FAIL; the flag makes the next start retry it instead of counting it.
+            trial.set_user_attr(Attr.INTERRUPTED, True)
+            raise
+
+    def _run(self, trial: optuna.Trial) -> tuple[float, ...]:
+        started = time.monotonic()
+        params = self.space.suggest(trial)
+        checkpoint("objective.sampled")
+        overlay = self.space.overlay(params)
+        cid = candidate_id(overlay)
+        tdir = self.s.study_dir / "trials" / trial_dir_name(trial.number, cid)
+        rel = _relative(tdir)
+        trial.set_user_attr(Attr.CANDIDATE_ID, cid)
+        trial.set_user_attr(Attr.TRIAL_DIR, str(tdir))
+
+        commands: list[dict[str, Any]] = []
+
+        def run(argv: list[str | Path], *, ok_codes: tuple[int, ...] = (0,)) -> CommandResult:
+            result = client.run(argv, overlay=overlay, timeout=self.s.command_timeout)
+            commands.append(
+                {"argv": [_relative_arg(a) for a in result.argv], "exit": result.returncode,
+                 "seconds": round(result.seconds, 4), "timed_out": result.timed_out}
+            )
+            if result.returncode not in ok_codes:
+                failure = {"reason": "command failed", "command": result.describe(), "stderr_tail": result.stderr_tail[-1000:]}
+                if result.stdout.strip():
+                    # The verifier reports what failed on stdout (`FAIL <pack>: <problems>`).
+                    failure["stdout_tail"] = result.stdout[-1000:]
+                unwritable = _unwritable(tdir)
+                if unwritable is not None:
+                    failure["reason"] = f"cannot write in the study directory: {unwritable}"
+                trial.set_user_attr(Attr.FAILURE, failure)
+                trial.set_user_attr(Attr.COMMANDS, commands)
+                if unwritable is not None:
+                    raise StudyDirError(f"{_relative(tdir)}: {unwritable}")
+                said = _last_line(result.stderr_tail) or _last_line(
+                    "\n".join(ln for ln in result.stdout.splitlines() if ln.startswith("FAIL")))
+                raise IntegrityError(result.describe() + (": " + said if said else ""))
+            return result
+
+        try:
+            tdir.mkdir(parents=True, exist_ok=True)
+            (tdir / "candidate.env").write_text(
+                env_file_text(overlay, [f"candidate {cid}, study {self.s.study_name}, trial {trial.number}"]),
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            trial.set_user_attr(Attr.FAILURE, {"reason": f"cannot write in the study directory: {exc.strerror}",
+                                            "path": str(tdir)})
+            raise StudyDirError(f"{rel}: {exc.strerror}") from exc
+
+        mc_dir = tdir / "mc"
+        run(client.monte_carlo_argv(runs=self.s.mc_runs, ticks=self.s.mc_ticks, seed=self.s.seed,
+                                    output_dir=mc_dir, threads=self.s.mc_threads))
+        run(client.verify_tree_argv(mc_dir))
+
+        verdicts: dict[str, SuiteVerdict] = {}
+        for name, path in suites().items():
+            out = tdir / "suite" / name
+            # Exit 1 = an invariant failed: a verdict on the candidate, not an integrity failure.
+            run(client.suite_argv(path, out), ok_codes=(0, 1))
+            try:
+                verdicts[name] = read_suite_verdict(out)
+            except ValueError as exc:
+                trial.set_user_attr(Attr.FAILURE, {"reason": str(exc)})
+                raise IntegrityError(str(exc)) from exc
+
+        run(client.write_pack_argv(tdir))
+        run(client.verify_tree_argv(tdir))
+
+        try:
+            summary = read_summary(mc_dir / "mc_summary.json")
+            metrics = metrics_from_summary(summary, self.s.alpha)
+        except SummaryError as exc:
+            trial.set_user_attr(Attr.FAILURE, {"reason": str(exc)})
+            raise IntegrityError(str(exc)) from exc
+
+        failed_checks = sum(v.failed_checks for v in verdicts.values())
+        suites_passed = all(v.passed for v in verdicts.values())
+        trial.set_user_attr(Attr.PNL_LCB, metrics["pnl_lcb"])
+        trial.set_user_attr(Attr.KILL_COUNT, metrics["kill_k"])
+        trial.set_user_attr(Attr.SUITES_PASSED, suites_passed)
+        trial.set_user_attr(Attr.EVIDENCE_VERIFIED, True)
+        trial.set_user_attr(Attr.METRICS, metrics)
+        checkpoint("objective.attrs")
+        trial.set_user_attr(Attr.OVERLAY, overlay)
+        trial.set_user_attr(Attr.SUITES, {k: v.as_attr() for k, v in verdicts.items()})
+        trial.set_user_attr(
+            Attr.EVIDENCE,
+            {
+                EvidenceKey.MC_SUMMARY: sha256_file(mc_dir / "mc_summary.json"),
+                EvidenceKey.ROOT_SUMS: sha256_file(tdir / "evidence_pack" / "SHA256SUMS"),
+            },
+        )
+        trial.set_user_attr(
+            Attr.RUN,
+            {
+                "mc_runs": self.s.mc_runs,
+                "mc_ticks": self.s.mc_ticks,
+                "seed": self.s.seed,
+                "seeds": {"first": self.s.seed, "count": self.s.mc_runs, "rule": "run i uses seed + i"},
+                "commands": commands,
+                "seconds": round(time.monotonic() - started, 4),
+                "binary_seconds": round(sum(c["seconds"] for c in commands), 4),
+            },
+        )
+        trial.set_constraint(CONSTRAINT_KEY, float(failed_checks))
+        # optuna-dashboard 0.21 reads only the older list format; keep both in step.
+        trial.storage.set_trial_system_attr(trial._trial_id, LEGACY_CONSTRAINTS_KEY, [float(failed_checks)])
+        checkpoint("objective.scored")
+        return objective_values(metrics)
+
+
+def _unwritable(tdir: Path) -> str | None:
+    """Why a failed command's trial directory cannot take a small file, or None when it
+    can (the command failed on its own: an integrity failure of the trial)."""
+    probe = tdir / ".write_probe"
+    try:
+        with open(probe, "wb") as fh:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+            os.fsync(fh.fileno())
+        probe.unlink()
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+        return exc.strerror or str(exc)
+    return None
+
+
+def _relative(path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path.resolve()
+
+
+def _relative_arg(arg: str) -> str:
+    p = Path(arg)
+    if p.is_absolute():
+        try:
+            return str(p.relative_to(Path.cwd().resolve()))
+        except ValueError:
+            return arg
+    return arg
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""
