@@ -16,6 +16,7 @@ use std::fmt::{self, Write as _};
 
 use crate::config::{Knob, Overlay, SimConfig};
 use crate::mc;
+use crate::output::TOOL_VERSION;
 use crate::sim::{Model, ModelError, RunResult};
 use crate::stats::{self, Z_95_TWO_SIDED};
 use crate::strategy::risk::KillReason;
@@ -978,7 +979,7 @@ impl fmt::Display for CalibrationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.spec;
         let last = mc::run_seed(s.seed, s.runs - 1);
-        writeln!(f, "# Calibration report ({})", mc::TOOL_VERSION)?;
+        writeln!(f, "# Calibration report ({})", TOOL_VERSION)?;
         writeln!(f)?;
         writeln!(
             f,

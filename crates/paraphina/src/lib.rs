@@ -21,6 +21,7 @@ pub mod fastmath;
 pub mod input;
 pub mod market;
 pub mod mc;
+pub mod output;
 pub mod report;
 pub mod scenario;
 pub mod sim;

@@ -57,7 +57,7 @@ use serde_saphyr::Spanned;
 use crate::config::{Knob, Overlay};
 use crate::evidence::{self, sha256_bytes};
 use crate::input::{BoundedCount, Count, Ident, InputError, Place, read_yaml};
-use crate::mc::{TOOL_VERSION, to_json_pretty};
+use crate::output::{TOOL_VERSION, to_json_pretty};
 use crate::scenario::{
     self, Adversarial, Case, CaseRun, EntryDoc, InitialState, Invariants, InvariantsDoc,
     OUTPUT_SCHEMA_VERSION, Scenario, ScenarioSummary, Seeds, Source,

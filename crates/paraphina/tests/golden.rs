@@ -34,7 +34,16 @@ struct Case {
     status: i32,
 }
 
-const MC_ARGS: &[&str] = &["--runs", "40", "--ticks", "200", "--seed", "42", "--output-dir", OUT];
+const MC_ARGS: &[&str] = &[
+    "--runs",
+    "40",
+    "--ticks",
+    "200",
+    "--seed",
+    "42",
+    "--output-dir",
+    OUT,
+];
 
 /// The candidate of the `sim_eval suite` cases: off the defaults in every direction the
 /// suites probe, so the stress paths (outages, wide spreads, kills) all do some work.
@@ -46,7 +55,13 @@ const SUITE_ENV: &[(&str, &str)] = &[
 ];
 
 const CASES: &[Case] = &[
-    Case { name: "mc_default", bin: "monte_carlo", args: MC_ARGS, env: &[], status: 0 },
+    Case {
+        name: "mc_default",
+        bin: "monte_carlo",
+        args: MC_ARGS,
+        env: &[],
+        status: 0,
+    },
     Case {
         name: "mc_aggressive",
         bin: "monte_carlo",
@@ -63,20 +78,35 @@ const CASES: &[Case] = &[
         name: "mc_conservative_kills",
         bin: "monte_carlo",
         args: MC_ARGS,
-        env: &[("PARAPHINA_RISK_PROFILE", "conservative"), ("PARAPHINA_DAILY_LOSS_LIMIT", "40")],
+        env: &[
+            ("PARAPHINA_RISK_PROFILE", "conservative"),
+            ("PARAPHINA_DAILY_LOSS_LIMIT", "40"),
+        ],
         status: 0,
     },
     Case {
         name: "suite_research_v1",
         bin: "sim_eval",
-        args: &["suite", "scenarios/suites/research_v1.yaml", "--verbose", "--output-dir", OUT],
+        args: &[
+            "suite",
+            "scenarios/suites/research_v1.yaml",
+            "--verbose",
+            "--output-dir",
+            OUT,
+        ],
         env: SUITE_ENV,
         status: 1,
     },
     Case {
         name: "suite_adversarial_regression_v1",
         bin: "sim_eval",
-        args: &["suite", "scenarios/suites/adversarial_regression_v1.yaml", "--verbose", "--output-dir", OUT],
+        args: &[
+            "suite",
+            "scenarios/suites/adversarial_regression_v1.yaml",
+            "--verbose",
+            "--output-dir",
+            OUT,
+        ],
         env: SUITE_ENV,
         status: 1,
     },
@@ -94,7 +124,9 @@ fn repo() -> PathBuf {
 }
 
 fn golden_dir(case: &Case) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(case.name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(case.name)
 }
 
 fn bin_path(bin: &str) -> &'static str {
@@ -113,7 +145,11 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 if rel != "evidence_pack/manifest.json" {
                     out.insert(rel, fs::read(&path).unwrap());
                 }
@@ -132,7 +168,13 @@ fn produce(case: &Case) -> (TempDir, BTreeMap<String, Vec<u8>>) {
     let args: Vec<String> = case
         .args
         .iter()
-        .map(|a| if *a == OUT { out.display().to_string() } else { a.to_string() })
+        .map(|a| {
+            if *a == OUT {
+                out.display().to_string()
+            } else {
+                a.to_string()
+            }
+        })
         .collect();
     let mut cmd = Command::new(bin_path(case.bin));
     for (k, _) in std::env::vars_os() {
@@ -182,7 +224,10 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
 }
 
 fn check(name: &str) {
-    let case = CASES.iter().find(|c| c.name == name).expect("a golden case of that name");
+    let case = CASES
+        .iter()
+        .find(|c| c.name == name)
+        .expect("a golden case of that name");
     let (_tmp, produced) = produce(case);
     let dir = golden_dir(case);
     if std::env::var_os("GOLDEN_UPDATE").is_some() {
@@ -194,10 +239,19 @@ fn check(name: &str) {
         }
         return;
     }
-    assert!(dir.is_dir(), "{}: no golden outputs in {}", name, dir.display());
+    assert!(
+        dir.is_dir(),
+        "{}: no golden outputs in {}",
+        name,
+        dir.display()
+    );
     let golden = files(&dir);
     let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(&produced), names(&golden), "{name}: the set of files differs");
+    assert_eq!(
+        names(&produced),
+        names(&golden),
+        "{name}: the set of files differs"
+    );
     for (rel, want) in &golden {
         let got = &produced[rel];
         assert!(
@@ -242,6 +296,10 @@ fn sim_eval_run_outputs_are_unchanged() {
 fn every_case_has_a_test() {
     let src = include_str!("golden.rs");
     for c in CASES {
-        assert!(src.contains(&format!("check(\"{}\")", c.name)), "{} has no #[test]", c.name);
+        assert!(
+            src.contains(&format!("check(\"{}\")", c.name)),
+            "{} has no #[test]",
+            c.name
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::Parser;
 use paraphina::calibration::{self, CalibrationSpec};
 use paraphina::config::{Knob, Overlay, Profile, SimConfig};
-use paraphina::mc;
+use paraphina::{mc, output};
 use paraphina::sim::Model;
 use paraphina::stress::CompiledStress;
 
@@ -88,8 +88,8 @@ fn show_config(ticks: u64, overlay: &Overlay) -> String {
             (k.var_name().to_string(), v)
         })
         .collect();
-    mc::to_json_pretty(&serde_json::json!({
-        "tool_version": mc::TOOL_VERSION,
+    output::to_json_pretty(&serde_json::json!({
+        "tool_version": output::TOOL_VERSION,
         "profiles": profiles,
         "knob_domains": domains,
         "overlay": overlay.raw(),
