@@ -1,5 +1,8 @@
-//! Bad command lines of both binaries, as a user types them: one line on stderr,
-//! `<prog>: error: <problem> (see --help)`, exit status 2, and a missing argument named.
+//! What the binaries print about their command line: a bad command line is one line on
+//! stderr, `<prog>: error: <problem> (see --help)`, exit status 2, with a missing argument
+//! named; `monte_carlo --help` lists every knob and profile the parser accepts.
+
+use paraphina::config::{Knob, Profile};
 
 use std::process::Command;
 
@@ -123,4 +126,21 @@ fn other_argument_errors_stay_one_line() {
     assert!(line.contains("unexpected argument '--bogus'"), "{line}");
     let line = error_line("sim_eval", SIM_EVAL, &["bogus"]);
     assert!(line.contains("unrecognized subcommand 'bogus'"), "{line}");
+}
+
+#[test]
+fn monte_carlo_help_lists_every_knob_with_its_description_and_every_profile() {
+    let o = Command::new(MC).arg("--help").output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout);
+    for k in Knob::ALL {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{} ", k.var_name())))
+            .unwrap_or_else(|| panic!("{} not in --help:\n{help}", k.var_name()));
+        assert!(line.contains(k.description()), "{line}");
+    }
+    for p in Profile::ALL {
+        assert!(help.contains(p.name()) && help.contains(p.alias()), "{p} not in --help");
+    }
 }
