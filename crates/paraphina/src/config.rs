@@ -350,6 +350,18 @@ pub struct VenueParams {
     pub latency_ms: f64,
 }
 
+impl VenueParams {
+    /// Maker fee as a fraction of notional.
+    pub fn maker_fee(&self) -> f64 {
+        self.maker_fee_bps * 1e-4
+    }
+
+    /// Taker fee as a fraction of notional.
+    pub fn taker_fee(&self) -> f64 {
+        self.taker_fee_bps * 1e-4
+    }
+}
+
 /// The market process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
