@@ -3,7 +3,7 @@
 //! Per tick: (1) update the volatility estimate, (2) risk check (kill switch, warning
 //! regime), (3) quote on every live venue ([`Quoter`]), the market moves, (4) fills from
 //! the fill model ([`FillModel`]), booked, (5) hedge outside the band, (6) track equity
-//! and drawdown ([`RunStats`](run_stats::RunStats)). Each step is a call into the module
+//! and drawdown (`RunStats`, in `sim/run_stats.rs`). Each step is a call into the module
 //! that models it; this file only sequences them.
 //!
 //! Randomness comes from three seeded PCG streams per run: the market path (fair value,
