@@ -19,7 +19,7 @@ fn main() {
     println!("10 libm exp/tick: {:.1} ns/tick {acc}", t.elapsed().as_nanos() as f64 / n as f64);
     let us: Vec<f64> = (0..n as usize * 10).map(|_| rng.random::<f64>()).collect();
     let t = Instant::now(); let mut c = 0u64;
-    for i in 0..n as usize { for j in 0..10 { c += paraphina::market::flow::uninformed_arrives(us[i*10+j], 0.65, 1.5, 0.5 + 0.01 * j as f64) as u64; } }
+    for i in 0..n as usize { for j in 0..10 { c += paraphina::market::flow::arrival(us[i*10+j], 0.65, paraphina::fastmath::exp(-1.5 * (0.5 + 0.01 * j as f64))) as u64; } }
     println!("10 arrivals/tick: {:.1} ns/tick {c}", t.elapsed().as_nanos() as f64 / n as f64);
     use paraphina::fastmath::exp;
     let t = Instant::now(); let mut c = 0u64;

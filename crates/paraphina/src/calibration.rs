@@ -14,8 +14,9 @@
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
-use crate::config::{Knob, Overlay, SimConfig};
+use crate::config::{Knob, Overlay, Profile, SimConfig};
 use crate::mc;
+use crate::output::TOOL_VERSION;
 use crate::sim::{Model, ModelError, RunResult};
 use crate::stats::{self, Z_95_TWO_SIDED};
 use crate::strategy::risk::KillReason;
@@ -66,9 +67,9 @@ pub type PairList = Vec<(&'static str, &'static str)>;
 /// Reckless settings inside the specification's ranges: the largest profile and size
 /// with the tightest loss limit. The kill switch must fire here.
 pub const RECKLESS: Pairs = &[
-    ("PARAPHINA_RISK_PROFILE", "aggressive"),
-    ("PARAPHINA_MM_SIZE_ETA", "2.0"),
-    ("PARAPHINA_DAILY_LOSS_LIMIT", "500"),
+    (Knob::RiskProfile.var_name(), Profile::Aggressive.name()),
+    (Knob::MmSizeEta.var_name(), "2.0"),
+    (Knob::DailyLossLimit.var_name(), "500"),
 ];
 
 /// Corners of the search space, so the tier checks see its extremes and not only
@@ -77,29 +78,29 @@ pub const CORNERS: [(&str, Pairs); 3] = [
     (
         "cautious corner",
         &[
-            ("PARAPHINA_RISK_PROFILE", "conservative"),
-            ("PARAPHINA_MM_SIZE_ETA", "0.5"),
-            ("PARAPHINA_VOL_REF", "0.05"),
+            (Knob::RiskProfile.var_name(), Profile::Conservative.name()),
+            (Knob::MmSizeEta.var_name(), "0.5"),
+            (Knob::VolRef.var_name(), "0.05"),
         ],
     ),
     (
         "reckless corner, limit 500",
         &[
-            ("PARAPHINA_RISK_PROFILE", "aggressive"),
-            ("PARAPHINA_MM_SIZE_ETA", "2.0"),
-            ("PARAPHINA_HEDGE_BAND_BASE", "0.15"),
-            ("PARAPHINA_VOL_REF", "0.15"),
-            ("PARAPHINA_DAILY_LOSS_LIMIT", "500"),
+            (Knob::RiskProfile.var_name(), Profile::Aggressive.name()),
+            (Knob::MmSizeEta.var_name(), "2.0"),
+            (Knob::HedgeBandBase.var_name(), "0.15"),
+            (Knob::VolRef.var_name(), "0.15"),
+            (Knob::DailyLossLimit.var_name(), "500"),
         ],
     ),
     (
         "reckless corner, limit 3000",
         &[
-            ("PARAPHINA_RISK_PROFILE", "aggressive"),
-            ("PARAPHINA_MM_SIZE_ETA", "2.0"),
-            ("PARAPHINA_HEDGE_BAND_BASE", "0.15"),
-            ("PARAPHINA_VOL_REF", "0.15"),
-            ("PARAPHINA_DAILY_LOSS_LIMIT", "3000"),
+            (Knob::RiskProfile.var_name(), Profile::Aggressive.name()),
+            (Knob::MmSizeEta.var_name(), "2.0"),
+            (Knob::HedgeBandBase.var_name(), "0.15"),
+            (Knob::VolRef.var_name(), "0.15"),
+            (Knob::DailyLossLimit.var_name(), "3000"),
         ],
     ),
 ];
@@ -283,8 +284,8 @@ pub const EXPERIMENTS: [Experiment; 9] = [
         knob: Knob::RiskProfile,
         setting: "defaults",
         base: &[],
-        low: "conservative",
-        high: "balanced",
+        low: Profile::Conservative.name(),
+        high: Profile::Balanced.name(),
         expect: &[
             (MaxAbsQ, Up),
             (MeanAbsQ, Up),
@@ -296,8 +297,8 @@ pub const EXPERIMENTS: [Experiment; 9] = [
         knob: Knob::RiskProfile,
         setting: "defaults",
         base: &[],
-        low: "balanced",
-        high: "aggressive",
+        low: Profile::Balanced.name(),
+        high: Profile::Aggressive.name(),
         expect: &[
             (MaxAbsQ, Up),
             (MeanAbsQ, Up),
@@ -344,8 +345,8 @@ pub const EXPERIMENTS: [Experiment; 9] = [
         knob: Knob::DailyLossLimit,
         setting: "aggressive, eta 2 (the limit is reached)",
         base: &[
-            ("PARAPHINA_RISK_PROFILE", "aggressive"),
-            ("PARAPHINA_MM_SIZE_ETA", "2.0"),
+            (Knob::RiskProfile.var_name(), Profile::Aggressive.name()),
+            (Knob::MmSizeEta.var_name(), "2.0"),
         ],
         low: "500",
         high: "3000",
@@ -381,8 +382,8 @@ pub const EXPERIMENTS: [Experiment; 9] = [
         knob: Knob::HedgeMaxStep,
         setting: "init q 30, band 0.02 (the step caps the hedge)",
         base: &[
-            ("PARAPHINA_INIT_Q_TAO", "30"),
-            ("PARAPHINA_HEDGE_BAND_BASE", "0.02"),
+            (Knob::InitQTao.var_name(), "30"),
+            (Knob::HedgeBandBase.var_name(), "0.02"),
         ],
         low: "5",
         high: "20",
@@ -708,8 +709,8 @@ pub fn calibrate(spec: &CalibrationSpec) -> Result<CalibrationReport, ModelError
     spec.check()?;
     let mut lab = Lab::new(*spec);
     let mut profiles = Vec::new();
-    for name in ["conservative", "balanced", "aggressive"] {
-        profiles.push(lab.labelled(name, &[("PARAPHINA_RISK_PROFILE", name)])?);
+    for p in Profile::ALL {
+        profiles.push(lab.labelled(p.name(), &[(Knob::RiskProfile.var_name(), p.name())])?);
     }
     let mut corners = Vec::new();
     for (name, pairs) in CORNERS {
@@ -978,7 +979,7 @@ impl fmt::Display for CalibrationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.spec;
         let last = mc::run_seed(s.seed, s.runs - 1);
-        writeln!(f, "# Calibration report ({})", mc::TOOL_VERSION)?;
+        writeln!(f, "# Calibration report ({})", TOOL_VERSION)?;
         writeln!(f)?;
         writeln!(
             f,

@@ -22,20 +22,36 @@ impl Profile {
 
     /// Parses a profile name or alias, case-insensitively.
     pub fn parse(s: &str) -> Option<Profile> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "conservative" | "cons" => Some(Profile::Conservative),
-            "balanced" | "bal" => Some(Profile::Balanced),
-            "aggressive" | "agg" => Some(Profile::Aggressive),
-            _ => None,
-        }
+        let s = s.trim().to_ascii_lowercase();
+        Profile::ALL.into_iter().find(|p| s == p.name() || s == p.alias())
     }
 
-    pub fn name(self) -> &'static str {
+    /// The canonical name, as written into outputs.
+    pub const fn name(self) -> &'static str {
         match self {
             Profile::Conservative => "conservative",
             Profile::Balanced => "balanced",
             Profile::Aggressive => "aggressive",
         }
+    }
+
+    /// The short name [`Profile::parse`] accepts as well.
+    pub const fn alias(self) -> &'static str {
+        match self {
+            Profile::Conservative => "cons",
+            Profile::Balanced => "bal",
+            Profile::Aggressive => "agg",
+        }
+    }
+
+    /// The canonical names, in order of caution.
+    pub fn names() -> [&'static str; 3] {
+        Profile::ALL.map(Profile::name)
+    }
+
+    /// The aliases, in the same order.
+    pub fn aliases() -> [&'static str; 3] {
+        Profile::ALL.map(Profile::alias)
     }
 
     /// The profile table: the one place its numbers are written.
@@ -135,7 +151,7 @@ impl Knob {
         Knob::HedgeMaxStep,
     ];
 
-    pub fn var_name(self) -> &'static str {
+    pub const fn var_name(self) -> &'static str {
         match self {
             Knob::RiskProfile => "PARAPHINA_RISK_PROFILE",
             Knob::HedgeBandBase => "PARAPHINA_HEDGE_BAND_BASE",
@@ -144,6 +160,19 @@ impl Knob {
             Knob::DailyLossLimit => "PARAPHINA_DAILY_LOSS_LIMIT",
             Knob::InitQTao => "PARAPHINA_INIT_Q_TAO",
             Knob::HedgeMaxStep => "PARAPHINA_HEDGE_MAX_STEP",
+        }
+    }
+
+    /// What the knob means, for `--help` (the knob table of `simulator.md`).
+    pub const fn description(self) -> &'static str {
+        match self {
+            Knob::RiskProfile => "risk profile preset",
+            Knob::HedgeBandBase => "no-hedge band as a fraction of the hard inventory limit",
+            Knob::MmSizeEta => "quote size multiplier",
+            Knob::VolRef => "reference daily volatility for vol scaling",
+            Knob::DailyLossLimit => "kill-switch loss limit, USD",
+            Knob::InitQTao => "starting inventory, TAO (signed)",
+            Knob::HedgeMaxStep => "most TAO hedged per tick",
         }
     }
 
@@ -282,7 +311,9 @@ fn parse_knob(knob: Knob, raw: &str) -> Result<KnobValue, KnobError> {
     match knob.domain() {
         None => Profile::parse(raw).map(KnobValue::Profile).ok_or_else(|| {
             KnobError(format!(
-                "{name}={raw:?}: unknown risk profile; accepted: conservative, balanced, aggressive (aliases cons, bal, agg, any case)"
+                "{name}={raw:?}: unknown risk profile; accepted: {} (aliases {}, any case)",
+                Profile::names().join(", "),
+                Profile::aliases().join(", ")
             ))
         }),
         Some(domain) => {
@@ -317,6 +348,18 @@ pub struct VenueParams {
     pub flow_k: f64,
     /// Quote latency (ms): informed traders see this much further ahead.
     pub latency_ms: f64,
+}
+
+impl VenueParams {
+    /// Maker fee as a fraction of notional.
+    pub fn maker_fee(&self) -> f64 {
+        self.maker_fee_bps * 1e-4
+    }
+
+    /// Taker fee as a fraction of notional.
+    pub fn taker_fee(&self) -> f64 {
+        self.taker_fee_bps * 1e-4
+    }
 }
 
 /// The market process.
@@ -471,6 +514,27 @@ mod tests {
         assert_eq!(Profile::parse("Bal"), Some(Profile::Balanced));
         assert_eq!(Profile::parse("aggressive"), Some(Profile::Aggressive));
         assert_eq!(Profile::parse("reckless"), None);
+        for p in Profile::ALL {
+            assert_eq!(Profile::parse(p.name()), Some(p));
+            assert_eq!(Profile::parse(&p.alias().to_ascii_uppercase()), Some(p));
+        }
+    }
+
+    #[test]
+    fn profiles_serialize_as_their_names() {
+        for p in Profile::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.name());
+        }
+    }
+
+    #[test]
+    fn the_profile_error_lists_every_name_and_alias() {
+        let err = Overlay::from_pairs([("PARAPHINA_RISK_PROFILE", "yolo")]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "PARAPHINA_RISK_PROFILE=\"yolo\": unknown risk profile; accepted: conservative, balanced, \
+             aggressive (aliases cons, bal, agg, any case)"
+        );
     }
 
     #[test]

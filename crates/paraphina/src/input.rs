@@ -118,12 +118,22 @@ pub fn parse_args<T: clap::Parser>(prog: &str) -> T {
             ) {
                 e.exit();
             }
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            let what = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("{prog}: error: {} (see --help)", one_line(what));
+            eprintln!("{prog}: error: {} (see --help)", clap_problem(&e.to_string()));
             std::process::exit(2);
         }
+    }
+}
+
+/// The problem of a clap error message on one line: its first paragraph (clap lists the
+/// missing arguments on the lines after the first, so these belong to it), without the
+/// `error: ` lead; the tips and the usage block after the first blank line are left out.
+fn clap_problem(text: &str) -> String {
+    let paragraph: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).collect();
+    let line = one_line(&paragraph.join(" "));
+    match line.strip_prefix("error: ") {
+        Some(rest) => rest.to_string(),
+        None if line.is_empty() => "bad arguments".to_string(),
+        None => line,
     }
 }
 

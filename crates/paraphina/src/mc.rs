@@ -6,7 +6,6 @@
 //! output is byte-identical whatever the thread count.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -16,14 +15,13 @@ use serde::Serialize;
 
 use crate::config::{Overlay, SimConfig};
 use crate::evidence;
+use crate::output::{TOOL_VERSION, to_json_pretty, to_jsonl};
 use crate::sim::{Model, RunResult};
 use crate::stats::{self, Z_95_TWO_SIDED};
 
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 /// Confidence level of the tail-risk section.
 pub const TAIL_ALPHA: f64 = 0.95;
-/// Tool name and version written into outputs.
-pub const TOOL_VERSION: &str = concat!("paraphina ", env!("CARGO_PKG_VERSION"));
 
 /// Seed of run `i` of a batch seeded with `seed`.
 pub fn run_seed(seed: u64, i: u64) -> u64 {
@@ -210,22 +208,6 @@ pub struct Invocation {
     pub effective: SimConfig,
 }
 
-/// JSON with a trailing newline; non-finite numbers become `null`.
-pub fn to_json_pretty<T: Serialize>(value: &T) -> String {
-    let mut s = serde_json::to_string_pretty(value).expect("outputs serialize");
-    s.push('\n');
-    s
-}
-
-/// One JSON object per run, in run order.
-pub fn runs_jsonl(results: &[RunResult]) -> String {
-    let mut out = String::with_capacity(results.len() * 400);
-    for r in results {
-        let _ = writeln!(out, "{}", serde_json::to_string(r).expect("run result serializes"));
-    }
-    out
-}
-
 /// Makes sure `dir` exists and accepts files, before any run starts.
 pub fn prepare_output_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
@@ -263,7 +245,7 @@ pub fn write_outputs(
     };
     let yaml = serde_saphyr::to_string(&invocation)
         .map_err(|e| io::Error::other(format!("monte_carlo.yaml: {e}")))?;
-    evidence::write_atomic(&dir.join("mc_runs.jsonl"), runs_jsonl(results).as_bytes())?;
+    evidence::write_atomic(&dir.join("mc_runs.jsonl"), to_jsonl(results).as_bytes())?;
     evidence::write_atomic(&dir.join("mc_summary.json"), to_json_pretty(&summary).as_bytes())?;
     evidence::write_atomic(&dir.join("monte_carlo.yaml"), yaml.as_bytes())?;
     evidence::write_pack(dir, exact_command, TOOL_VERSION, false)?;

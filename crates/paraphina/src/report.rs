@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence;
 use crate::input::{Ident, InputError};
-use crate::mc::TOOL_VERSION;
+use crate::output::TOOL_VERSION;
 use crate::suite::SUITE_SUMMARY_FILE;
 
 /// Schema version of the report JSON.

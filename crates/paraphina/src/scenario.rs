@@ -52,6 +52,7 @@
 //! adversarial parameters ([`Adversarial`]).
 
 mod build;
+mod entry;
 mod eval;
 mod invariants;
 mod output;
@@ -61,6 +62,7 @@ mod schema;
 use std::path::Path;
 
 pub use build::{Adversarial, Built, OverlayLayers, build};
+pub use entry::resolve_entry;
 pub use eval::{
     Case, CaseRun, Determinism, Mismatch, Source, compare_repeat, differing_fields, run_case,
 };
@@ -75,10 +77,7 @@ pub use resolve::{
 };
 pub use schema::{AdversarialDoc, EntryDoc, InvariantsDoc, KillExpectation, Process, ScenarioDoc};
 
-pub(crate) use resolve::{
-    horizon, initial_state, invariants as invariants_of, market, microstructure, seeds, set_knob,
-    shocks,
-};
+pub(crate) use resolve::invariants as invariants_of;
 
 use crate::evidence::sha256_bytes;
 use crate::input::{InputError, read_yaml};

@@ -3,9 +3,12 @@
 //! latency and depth multipliers) changes the market parameters themselves before a run
 //! starts, so the effective configuration shows it.
 
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
 use crate::market::N_VENUES;
+use crate::market::flow::split_uniforms;
 
 /// A shock over `[start_tick, start_tick + duration_ticks)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +138,11 @@ impl CompiledStress {
         })
     }
 
+    /// The random outages of one run, none started yet.
+    pub fn outages(&self) -> RandomOutages {
+        RandomOutages { prob: self.venue_outage_prob, ticks: self.outage_ticks, left: [0; N_VENUES] }
+    }
+
     pub fn has_shocks(&self) -> bool {
         !self.shocks.is_empty()
     }
@@ -161,5 +169,68 @@ impl CompiledStress {
             }
         }
         r
+    }
+}
+
+/// Random venue outages during a run: a venue that is up starts an outage with
+/// probability `venue_outage_prob` per tick, and stays down for `outage_ticks` ticks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomOutages {
+    prob: f64,
+    ticks: u64,
+    /// Ticks of outage left per venue.
+    left: [u64; N_VENUES],
+}
+
+impl RandomOutages {
+    /// The venues down at this tick: those of the `scheduled` mask and those in a random
+    /// outage. Draws one variate per venue and tick from `rng` when random outages are
+    /// configured, none otherwise.
+    #[inline]
+    pub fn down(&mut self, scheduled: u32, rng: &mut Pcg64Mcg) -> u32 {
+        let mut down = scheduled;
+        if self.prob > 0.0 {
+            for (v, left) in self.left.iter_mut().enumerate() {
+                let u: f64 = split_uniforms(rng.next_u64()).0;
+                if *left == 0 && u < self.prob {
+                    *left = self.ticks;
+                }
+                if *left > 0 {
+                    down |= 1 << v;
+                    *left -= 1;
+                }
+            }
+        }
+        down
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn without_random_outages_only_the_schedule_counts_and_nothing_is_drawn() {
+        let mut o = CompiledStress::none().outages();
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        let before = rng.clone();
+        assert_eq!(o.down(0b10010, &mut rng), 0b10010);
+        assert_eq!(rng, before);
+    }
+
+    #[test]
+    fn a_random_outage_lasts_its_length() {
+        let stress = Stress { venue_outage_prob: 0.999_999, outage_ticks: 3, shocks: Vec::new() };
+        let names: Vec<String> = (0..N_VENUES).map(|v| format!("v{v}")).collect();
+        let mut o = CompiledStress::compile(&stress, &names).unwrap().outages();
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        let all = (1u32 << N_VENUES) - 1;
+        assert_eq!(o.down(0, &mut rng), all);
+        // No new outage from here on: the started ones last 3 ticks in all.
+        o.prob = f64::MIN_POSITIVE;
+        assert_eq!(o.down(0, &mut rng), all);
+        assert_eq!(o.down(0, &mut rng), all);
+        assert_eq!(o.down(0b1, &mut rng), 0b1);
     }
 }

@@ -41,6 +41,8 @@
 //!   `depth_collapse_factor`, `venue_outage_prob`.
 //!
 //! Scenario ids must be unique within a suite: each names the directory of its results.
+//! An entry is resolved against its scenario file in [`crate::scenario::resolve_entry`];
+//! this module reads the suite file, runs the cases and writes the outputs.
 //!
 //! # Outputs (`sim_eval suite SUITE --output-dir DIR`)
 //! `DIR/<scenario id>/seed_<seed>.json` per scenario and seed, `DIR/suite_summary.json`
@@ -54,13 +56,13 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::config::{Knob, Overlay};
+use crate::config::Overlay;
 use crate::evidence::{self, sha256_bytes};
 use crate::input::{BoundedCount, Count, Ident, InputError, Place, read_yaml};
-use crate::mc::{TOOL_VERSION, to_json_pretty};
+use crate::output::{TOOL_VERSION, to_json_pretty};
 use crate::scenario::{
-    self, Adversarial, Case, CaseRun, EntryDoc, InitialState, Invariants, InvariantsDoc,
-    OUTPUT_SCHEMA_VERSION, Scenario, ScenarioSummary, Seeds, Source,
+    self, Case, CaseRun, EntryDoc, Invariants, InvariantsDoc, OUTPUT_SCHEMA_VERSION,
+    ScenarioSummary,
 };
 
 /// Summary file of `sim_eval suite`.
@@ -127,7 +129,7 @@ pub fn from_doc(
     let mut first_of: BTreeMap<String, usize> = BTreeMap::new();
     for (i, entry) in doc.scenarios.value.iter().enumerate() {
         let place = Place::new(label, entry.referenced, format!("scenarios[{i}]"));
-        let case = resolve_entry(&entry.value, &place, base_dir, &invariants)?;
+        let case = scenario::resolve_entry(&entry.value, &place, base_dir, &invariants)?;
         if let Some(j) = first_of.insert(case.id().to_string(), i) {
             return Err(place.error(format!(
                 "scenario id {:?} is also the id of scenarios[{j}]; ids name the result directories, \
@@ -145,181 +147,6 @@ pub fn from_doc(
         cases,
         file: label.to_string(),
         sha256,
-    })
-}
-
-/// The names of the fields an entry gives besides `path`, for the record.
-fn given_fields(e: &EntryDoc) -> Vec<String> {
-    let fields = [
-        ("id", e.id.is_some()),
-        ("description", e.description.is_some()),
-        ("seed", e.seed.is_some()),
-        ("profile", e.profile.is_some()),
-        ("env_overrides", e.env_overrides.is_some()),
-        ("adversarial_params", e.adversarial_params.is_some()),
-        ("horizon", e.horizon.is_some()),
-        ("seeds", e.seeds.is_some()),
-        ("initial_state", e.initial_state.is_some()),
-        ("market", e.market.is_some()),
-        ("microstructure", e.microstructure.is_some()),
-        ("shocks", e.shocks.is_some()),
-        ("invariants", e.invariants.is_some()),
-    ];
-    fields
-        .iter()
-        .filter(|(_, given)| *given)
-        .map(|(name, _)| name.to_string())
-        .collect()
-}
-
-fn resolve_entry(
-    e: &EntryDoc,
-    place: &Place,
-    base_dir: &Path,
-    suite_invariants: &Invariants,
-) -> Result<Case, InputError> {
-    let file = place.file.as_str();
-    let child = |v_ref: serde_saphyr::Location, key: &str| {
-        Place::new(file, v_ref, format!("{}.{key}", place.key))
-    };
-
-    let (base, source) = match &e.path {
-        Some(p) => {
-            let resolved = base_dir.join(&p.value);
-            let scenario_label = resolved.display().to_string();
-            if !resolved.is_file() {
-                let why = if resolved.exists() {
-                    "not a regular file"
-                } else {
-                    "no such file"
-                };
-                return Err(child(p.referenced, "path").error(format!(
-                    "cannot read scenario file {scenario_label}: {why} (paths are relative to the suite file's directory)"
-                )));
-            }
-            let (s, sha) = scenario::load(&resolved, &scenario_label)?;
-            let source = Source {
-                file: Some(p.value.clone()),
-                sha256: Some(sha),
-                entry_fields: given_fields(e),
-            };
-            (Some(s), source)
-        }
-        None => (
-            None,
-            Source {
-                file: None,
-                sha256: None,
-                entry_fields: given_fields(e),
-            },
-        ),
-    };
-    let need = |what: &str| {
-        place.error(format!(
-            "an inline scenario (no `path`) needs `{what}`; give it, or a `path:` to a scenario file to start from"
-        ))
-    };
-
-    let id = match (&e.id, &base) {
-        (Some(id), _) => id.clone(),
-        (None, Some(b)) => b.id.clone(),
-        (None, None) => return Err(need("id")),
-    };
-    let horizon = match (&e.horizon, &base) {
-        (Some(h), _) => scenario::horizon(&h.value),
-        (None, Some(b)) => b.horizon,
-        (None, None) => return Err(need("horizon")),
-    };
-    let mut seeds = match (&e.seeds, &base) {
-        (Some(s), _) => scenario::seeds(s),
-        (None, Some(b)) => b.seeds,
-        (None, None) if e.seed.is_some() => Seeds {
-            base_seed: 0,
-            num_seeds: 1,
-        },
-        (None, None) => return Err(need("seeds` (or `seed")),
-    };
-    if let Some(seed) = &e.seed {
-        if e.seeds.is_some() {
-            return Err(child(seed.referenced, "seed")
-                .error("give `seed` or `seeds`, not both (`seed` sets seeds.base_seed)"));
-        }
-        seeds.base_seed = seed.value.get();
-    }
-    let mut initial_state = match (&e.initial_state, &base) {
-        (Some(s), _) => scenario::initial_state(s, &child(s.referenced, "initial_state"))?,
-        (None, Some(b)) => b.initial_state.clone(),
-        (None, None) => InitialState::default(),
-    };
-    if let Some(p) = &e.profile {
-        if e.initial_state
-            .as_ref()
-            .is_some_and(|s| s.value.profile.is_some())
-        {
-            return Err(child(p.referenced, "profile")
-                .error("give `profile` or `initial_state.profile`, not both (`profile` sets initial_state.profile)"));
-        }
-        scenario::set_knob(
-            &mut initial_state.overlay,
-            Knob::RiskProfile,
-            &p.value,
-            &child(p.referenced, "profile"),
-        )?;
-    }
-    let market = match (&e.market, &base) {
-        (Some(m), _) => scenario::market(m, &child(m.referenced, "market"))?,
-        (None, Some(b)) => b.market,
-        (None, None) => return Err(need("market")),
-    };
-    let microstructure = match (&e.microstructure, &base) {
-        (Some(m), _) => scenario::microstructure(m),
-        (None, Some(b)) => b.microstructure,
-        (None, None) => Default::default(),
-    };
-    let shocks = match (&e.shocks, &base) {
-        (Some(s), _) => scenario::shocks(s, file, &format!("{}.shocks", place.key))?,
-        (None, Some(b)) => b.shocks.clone(),
-        (None, None) => Vec::new(),
-    };
-    let invariants = match (&e.invariants, &base) {
-        (Some(i), _) => scenario::invariants_of(i, &child(i.referenced, "invariants")),
-        (None, Some(b)) => b.invariants.clone(),
-        (None, None) => Invariants::default(),
-    };
-    let scenario = Scenario {
-        id,
-        description: e
-            .description
-            .clone()
-            .or_else(|| base.as_ref().and_then(|b| b.description.clone())),
-        horizon,
-        seeds,
-        initial_state,
-        market,
-        microstructure,
-        shocks,
-        invariants,
-    };
-    scenario.check_shocks_in_horizon()?;
-
-    let mut env_overrides = Overlay::default();
-    for (name, value) in e.env_overrides.iter().flatten() {
-        env_overrides
-            .set(name, &value.value)
-            .map_err(|err| child(value.referenced, &format!("env_overrides.{name}")).error(err))?;
-    }
-    let adversarial = e
-        .adversarial_params
-        .as_ref()
-        .map(Adversarial::from_doc)
-        .unwrap_or_default();
-    let invariants = scenario.invariants.stricter(suite_invariants)?;
-    Ok(Case {
-        scenario,
-        env_overrides,
-        adversarial,
-        invariants,
-        source,
     })
 }
 

@@ -7,19 +7,30 @@ use std::time::Instant;
 use clap::Parser;
 use paraphina::calibration::{self, CalibrationSpec};
 use paraphina::config::{Knob, Overlay, Profile, SimConfig};
-use paraphina::mc;
+use paraphina::{mc, output};
 use paraphina::sim::Model;
 use paraphina::stress::CompiledStress;
 
-const AFTER_HELP: &str = "\
-Configuration: profile defaults overlaid by PARAPHINA_* environment variables
-  PARAPHINA_RISK_PROFILE      conservative | balanced | aggressive (aliases cons, bal, agg)
-  PARAPHINA_HEDGE_BAND_BASE   no-hedge band as a fraction of the hard inventory limit
-  PARAPHINA_MM_SIZE_ETA       quote size multiplier
-  PARAPHINA_VOL_REF           reference daily volatility for vol scaling
-  PARAPHINA_DAILY_LOSS_LIMIT  kill-switch loss limit, USD
-  PARAPHINA_INIT_Q_TAO        starting inventory, TAO (signed)
-  PARAPHINA_HEDGE_MAX_STEP    most TAO hedged per tick
+/// The `--help` text after the options: the knob list comes from [`Knob::ALL`] and the
+/// profile names from [`Profile::ALL`], so help and parser cannot disagree.
+fn after_help() -> String {
+    let mut knobs = String::new();
+    for k in Knob::ALL {
+        let text = match k {
+            Knob::RiskProfile => format!(
+                "{}: {} (aliases {})",
+                k.description(),
+                Profile::names().join(" | "),
+                Profile::aliases().join(", ")
+            ),
+            _ => k.description().to_string(),
+        };
+        knobs.push_str(&format!("  {:<27} {text}\n", k.var_name()));
+    }
+    format!("Configuration: profile defaults overlaid by PARAPHINA_* environment variables\n{knobs}{AFTER_KNOBS}")
+}
+
+const AFTER_KNOBS: &str = "\
 A malformed or out-of-range value, or an unknown PARAPHINA_* name, stops the program
 with exit status 2 before any run. `--show-config` prints the profile table, the
 accepted domains and the effective configuration as JSON.
@@ -39,7 +50,7 @@ a target that fails), 2 bad input.";
 
 /// Score a market-making configuration by Monte Carlo simulation.
 #[derive(Parser, Debug)]
-#[command(name = "monte_carlo", version, about, after_help = AFTER_HELP)]
+#[command(name = "monte_carlo", version, about, after_help = after_help())]
 struct Args {
     /// Number of runs (1 to 10,000,000: every run's result is kept in memory).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000), required_unless_present_any = ["show_config", "calibration_report"])]
@@ -83,13 +94,13 @@ fn show_config(ticks: u64, overlay: &Overlay) -> String {
         .map(|k| {
             let v = match k.domain() {
                 Some(d) => serde_json::to_value(d).expect("serializes"),
-                None => serde_json::json!({"choices": ["conservative", "balanced", "aggressive"]}),
+                None => serde_json::json!({"choices": Profile::names()}),
             };
             (k.var_name().to_string(), v)
         })
         .collect();
-    mc::to_json_pretty(&serde_json::json!({
-        "tool_version": mc::TOOL_VERSION,
+    output::to_json_pretty(&serde_json::json!({
+        "tool_version": output::TOOL_VERSION,
         "profiles": profiles,
         "knob_domains": domains,
         "overlay": overlay.raw(),

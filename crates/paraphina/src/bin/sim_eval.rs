@@ -8,9 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use paraphina::config::Overlay;
 use paraphina::input::InputError;
+use paraphina::output::{self, TOOL_VERSION};
 use paraphina::{evidence, report, scenario, suite};
-
-const TOOL_VERSION: &str = concat!("paraphina ", env!("CARGO_PKG_VERSION"));
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -402,7 +401,7 @@ fn compare_report(
             evidence::write_atomic(path, text.as_bytes()).map_err(|e| InputError(e.to_string()))
         };
         write(out_md, report::to_markdown(&r))?;
-        write(out_json, paraphina::mc::to_json_pretty(&r))?;
+        write(out_json, output::to_json_pretty(&r))?;
         for v in &r.variants {
             println!(
                 "variant {}: {} matched, mean pnl {:.2} -> {:.2} USD (delta {:+.2}, worst {:+.2}, best {:+.2})",

@@ -99,8 +99,7 @@ pub fn write_pack(
         excludes_nested_packs: skip_nested_packs,
         sha256sums_sha256: sha256_bytes(sums.as_bytes()),
     };
-    let mut json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
-    json.push('\n');
+    let json = crate::output::to_json_pretty(&manifest);
     write_atomic(&pack.join(MANIFEST_FILE), json.as_bytes())?;
     Ok(manifest)
 }

@@ -16,7 +16,7 @@ use super::resolve::Scenario;
 use crate::config::SimConfig;
 use crate::evidence;
 use crate::input::{Ident, InputError};
-use crate::mc::{TOOL_VERSION, to_json_pretty};
+use crate::output::{TOOL_VERSION, to_json_pretty};
 use crate::sim::RunResult;
 use crate::strategy::risk::KillReason;
 use crate::stress::Stress;

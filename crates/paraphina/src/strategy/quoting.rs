@@ -1,7 +1,10 @@
 //! Quoting: Avellaneda-Stoikov reservation price and half-spread, widened by the vol
 //! ratio and floored by fees plus a minimum edge; size scaled by the knobs and vol.
 
-use crate::config::StrategyParams;
+use crate::config::{SimConfig, StrategyParams};
+use crate::market::N_VENUES;
+use crate::market::flow::Quotes;
+use crate::strategy::risk::in_warning;
 
 /// Avellaneda-Stoikov half-spread `(1/gamma) ln(1 + gamma/k)` (USD).
 #[inline]
@@ -39,6 +42,75 @@ pub fn distances(half: f64, skew: f64) -> (f64, f64) {
     ((half + skew).max(MIN_DISTANCE_USD), (half - skew).max(MIN_DISTANCE_USD))
 }
 
+/// Step 3 of a tick: our quotes on every venue, from the per-venue constants of a
+/// configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quoter {
+    /// Avellaneda-Stoikov half-spread of each venue before widening (USD).
+    base_half: [f64; N_VENUES],
+    /// Maker fee as a fraction of notional: the half-spread covers it.
+    maker_fee: [f64; N_VENUES],
+    /// Market half-spread (USD): we never quote inside the market.
+    mkt_half: [f64; N_VENUES],
+}
+
+impl Quoter {
+    /// The constants of `cfg`'s venues (exactly [`N_VENUES`] of them).
+    pub fn new(cfg: &SimConfig) -> Quoter {
+        assert_eq!(cfg.market.venues.len(), N_VENUES, "the model has exactly {N_VENUES} venues");
+        let mut m = Quoter { base_half: [0.0; N_VENUES], maker_fee: [0.0; N_VENUES], mkt_half: [0.0; N_VENUES] };
+        for (i, v) in cfg.market.venues.iter().enumerate() {
+            m.base_half[i] = as_half_spread(cfg.strategy.gamma, v.flow_k);
+            m.maker_fee[i] = v.maker_fee();
+            m.mkt_half[i] = v.half_spread_usd;
+        }
+        m
+    }
+
+    /// The quotes at fair value `s` with inventory `q`, per-tick volatility `sigma_tick`
+    /// (of log price), vol ratio `vol_ratio`, market spreads × `spread_mult`, venues of
+    /// `down` out. In the warning regime spreads widen and the side that adds risk is not
+    /// quoted; otherwise that side's size is capped by the room left to the hard limit,
+    /// shared by the live venues.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn quote(
+        &self,
+        p: &StrategyParams,
+        s: f64,
+        sigma_tick: f64,
+        q: f64,
+        vol_ratio: f64,
+        spread_mult: f64,
+        down: u32,
+    ) -> Quotes {
+        let skew = inventory_skew(p, sigma_tick * s, q);
+        let warning = in_warning(p, q);
+        let widen = vol_widen(vol_ratio) * if warning { p.warn_spread_mult } else { 1.0 };
+        let size = quote_size(p, vol_ratio);
+        let n_live = (N_VENUES as u32 - down.count_ones()).max(1) as f64;
+        // Buying adds risk when flat or long; the room left is shared by the venues.
+        let bid_size = if q >= 0.0 {
+            if warning { 0.0 } else { size.min((p.hard_limit_tao - q).max(0.0) / n_live) }
+        } else {
+            size
+        };
+        let ask_size = if q <= 0.0 {
+            if warning { 0.0 } else { size.min((p.hard_limit_tao + q).max(0.0) / n_live) }
+        } else {
+            size
+        };
+        let mut d_bid = [0.0f64; N_VENUES];
+        let mut d_ask = [0.0f64; N_VENUES];
+        for v in 0..N_VENUES {
+            let floor = (self.maker_fee[v] * s + p.min_edge_usd).max(self.mkt_half[v] * spread_mult);
+            let half = (self.base_half[v] * widen).max(floor);
+            (d_bid[v], d_ask[v]) = distances(half, skew);
+        }
+        Quotes { d_bid, d_ask, bid_size, ask_size, down }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,4 +141,53 @@ mod tests {
         p.mm_size_eta = 2.0;
         assert!(quote_size(&p, 1.0) > small);
     }
+
+    fn quoter() -> (Quoter, StrategyParams) {
+        let cfg = SimConfig::new(10, &Overlay::default());
+        (Quoter::new(&cfg), cfg.strategy)
+    }
+
+    #[test]
+    fn the_warning_regime_stops_the_side_that_adds_risk() {
+        let (qt, p) = quoter();
+        let q = p.warn_frac * p.hard_limit_tao + 1.0;
+        let long = qt.quote(&p, 250.0, 0.002, q, 1.0, 1.0, 0);
+        assert_eq!(long.bid_size, 0.0);
+        assert_eq!(long.ask_size, quote_size(&p, 1.0));
+        let short = qt.quote(&p, 250.0, 0.002, -q, 1.0, 1.0, 0);
+        assert_eq!((short.ask_size, short.bid_size), (0.0, quote_size(&p, 1.0)));
+        // Warning widens both quotes.
+        let calm = qt.quote(&p, 250.0, 0.002, 0.0, 1.0, 1.0, 0);
+        let warned = qt.quote(&p, 250.0, 0.002, q, 1.0, 1.0, 0);
+        assert!(warned.d_ask[0] + warned.d_bid[0] > calm.d_ask[0] + calm.d_bid[0]);
+    }
+
+    #[test]
+    fn the_room_left_to_the_limit_is_shared_by_the_live_venues() {
+        let (qt, mut p) = quoter();
+        p.mm_size_eta = 10.0;
+        p.max_order_tao = 100.0;
+        let q = 30.0;
+        let all = qt.quote(&p, 250.0, 0.002, q, 1.0, 1.0, 0);
+        assert_eq!(all.bid_size, (p.hard_limit_tao - q) / N_VENUES as f64);
+        let two_down = qt.quote(&p, 250.0, 0.002, q, 1.0, 1.0, 0b00101);
+        assert_eq!(two_down.bid_size, (p.hard_limit_tao - q) / 3.0);
+        assert_eq!(two_down.down, 0b00101);
+        // Selling reduces risk when long: not capped.
+        assert_eq!(all.ask_size, quote_size(&p, 1.0));
+    }
+
+    #[test]
+    fn quotes_stay_outside_the_market_spread_and_cover_the_fee() {
+        let (qt, p) = quoter();
+        let cfg = SimConfig::new(10, &Overlay::default());
+        let wide = qt.quote(&p, 250.0, 0.002, 0.0, 1.0, 10.0, 0);
+        for (v, venue) in cfg.market.venues.iter().enumerate() {
+            assert_eq!(wide.d_ask[v], venue.half_spread_usd * 10.0);
+            assert_eq!(wide.d_bid[v], wide.d_ask[v]);
+            let q = qt.quote(&p, 250.0, 0.002, 0.0, 1.0, 1.0, 0);
+            assert!(q.d_ask[v] >= venue.maker_fee() * 250.0 + p.min_edge_usd);
+        }
+    }
 }
+
