@@ -17,7 +17,7 @@ PROG = "python -m tuner.promote"
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description="Promote the winners of a study's Pareto front per budget tier.")
-    add_study_arguments(p)
+    add_study_arguments(p, purpose="the study whose feasible Pareto front to promote")
     p.add_argument("--budgets", metavar="PATH", type=Path, default=DEFAULT_BUDGETS,
                    help="budget tiers and alpha (default configs/budgets.yaml)")
     p.add_argument("--out-dir", metavar="DIR", type=Path, default=None,

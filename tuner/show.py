@@ -27,7 +27,7 @@ PROG = "python -m tuner.show"
 
 def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser(prog=PROG, description="List a study's trials, or show one trial whole.")
-    add_study_arguments(p)
+    add_study_arguments(p, purpose="the study to show")
     p.add_argument("--trial", metavar="N", type=int, help="show trial N whole")
     p.add_argument("--front", action="store_true", help="only the feasible Pareto front")
     p.add_argument("--sort", choices=SORT_KEYS, default="number", help="sort key (default number)")

@@ -51,7 +51,7 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--smoke", action="store_true",
                    help="quick end-to-end check: 3 trials, 10 Monte Carlo runs, 100 ticks (study 'smoke' by default)")
-    add_study_arguments(p, required=False)
+    add_study_arguments(p, required=False, purpose="the study to create or resume")
     p.add_argument("--study-dir", metavar="DIR", type=Path,
                    help="directory for trial artifacts and study outputs (default: studies/<study>)")
     p.add_argument("--trials", metavar="N", type=positive_int("--trials"),
