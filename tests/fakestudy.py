@@ -104,8 +104,9 @@ def make_study(root: Path, name: str = "fake") -> Path:
                 Attr.OVERLAY: overlay, Attr.SUITES: suites,
                 Attr.EVIDENCE: {"mc_summary_sha256": "0" * 64, "root_sha256sums_sha256": "1" * 64},
                 Attr.RUN: {"mc_runs": RUNS, "mc_ticks": 600, "seed": 42,
-                           "commands": [{"argv": ["target/release/monte_carlo", "--runs", str(RUNS)], "exit": 0,
-                                         "seconds": 1.25, "timed_out": False}],
+                           "commands": [{"argv": ["target/release/monte_carlo", "--runs", str(RUNS), "--output-dir",
+                                                  f"my studies/{name}/trials/trial_{number:04d}_{cid}/mc"],
+                                         "exit": 0, "seconds": 1.25, "timed_out": False}],
                            "seconds": 2.5, "binary_seconds": 2.0},
             })
             constraints = {CONSTRAINT_KEY: float(checks)}

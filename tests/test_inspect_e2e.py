@@ -85,7 +85,7 @@ def test_show_lists_sorts_filters_and_shows_one_trial(study_dir: Path) -> None:
     table = run_cli("tuner.show", ["--study", "insp"], study_dir)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.strip().splitlines()
-    assert lines[0].split()[:4] == ["trial", "state", "feasible", "pnl_mean"] and len(lines) == 9
+    assert lines[0].split()[:4] == ["trial", "state", "rank", "pnl_mean"] and len(lines) == 10  # + a units line
     rows = json.loads(run_cli("tuner.show", ["--study", "insp", "--json", "--sort", "pnl_mean", "--reverse"], study_dir).stdout)
     pnls = [r["pnl_mean"] for r in rows if r["pnl_mean"] is not None]
     assert pnls == sorted(pnls, reverse=True) and len(rows) == 8

@@ -120,7 +120,7 @@ class _Server(ThreadingMixIn, wsgiref.simple_server.WSGIServer):
 
 
 class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
