@@ -48,3 +48,15 @@ def input_error() -> Callable[..., str]:
         return message
 
     return check
+
+
+@pytest.fixture(scope="session")
+def browser() -> Any:
+    """One headless chromium for the whole run (skips loudly when chromium is missing)."""
+    from browser import Browser, chromium_or_skip  # noqa: PLC0415  (only the browser tests need it)
+
+    b = Browser(chromium_or_skip())
+    try:
+        yield b
+    finally:
+        b.close()

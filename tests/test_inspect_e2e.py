@@ -85,7 +85,8 @@ def test_show_lists_sorts_filters_and_shows_one_trial(study_dir: Path) -> None:
     table = run_cli("tuner.show", ["--study", "insp"], study_dir)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.strip().splitlines()
-    assert lines[0].split()[:4] == ["trial", "state", "feasible", "pnl_mean"] and len(lines) == 9
+    rows = [ln for ln in lines[2:] if not ln.lstrip().startswith("↳")]  # under a units line; notes below rows
+    assert lines[0].split()[:4] == ["trial", "state", "rank", "pnl_mean"] and len(rows) == 8
     rows = json.loads(run_cli("tuner.show", ["--study", "insp", "--json", "--sort", "pnl_mean", "--reverse"], study_dir).stdout)
     pnls = [r["pnl_mean"] for r in rows if r["pnl_mean"] is not None]
     assert pnls == sorted(pnls, reverse=True) and len(rows) == 8
@@ -113,3 +114,18 @@ def test_early_stop_ends_a_study_whose_front_stopped_improving(tmp_path: Path) -
     again = run_cli("tuner.study", ["--study", "es", "--trials", "40", "--early-stop", "3", "--population", "4",
                                     "--no-promote", *FAST], tmp_path)
     assert again.returncode == 0 and len(counted(load(tmp_path, "es"))) == len(trials)
+
+
+def test_the_rerun_command_of_show_trial_reproduces_the_trials_monte_carlo(study_dir: Path, tmp_path: Path) -> None:
+    out = run_cli("tuner.show", ["--study", "insp", "--trial", "2"], study_dir)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    command = lines[lines.index(next(ln for ln in lines if ln.startswith("  re-run this candidate"))) + 1].strip()
+    # Pasted into a shell elsewhere, with a stray PARAPHINA_* variable in the environment.
+    r = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={"PATH": "/usr/bin:/bin", "PARAPHINA_MM_SIZE_ETA": "9.9"})
+    assert r.returncode == 0, r.stderr
+    trial = load(study_dir, "insp").trials[2]
+    mine = Path(trial.user_attrs["trial_dir"]) / "mc" / "mc_summary.json"
+    again = next(tmp_path.glob("rerun_trial_0002_*/mc/mc_summary.json"))
+    assert again.read_bytes() == mine.read_bytes()

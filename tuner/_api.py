@@ -167,6 +167,7 @@ def run_study(
     early_stop: int | None = None,
     promote: bool = True,
     quiet: bool = False,
+    self_contained_plots: bool | None = None,
     worker_argv: Sequence[str] | None = None,
     say: Callable[[str], None] = print,
 ) -> StudyRun:
@@ -181,6 +182,8 @@ def run_study(
     trial is kept and the same call resumes. Progress goes to stderr unless ``quiet``;
     the closing summary goes to ``say``. ``workers`` > 1 starts local worker processes
     (PostgreSQL only) with ``worker_argv``, the command-line form of these settings.
+    ``self_contained_plots`` puts Plotly's JavaScript inside every plot page (None: keep
+    the form the study's plots already have; shared ``plotly.min.js`` for a new study).
     """
     base = dict(DEFAULTS)
     if smoke:
@@ -221,8 +224,13 @@ def run_study(
     settings.bind(study, study_dir=str(directory), storage=spec.redacted)
 
     # After the settings check: a refused resume prints its one error line only.
-    if worker_index is None:
-        for tier, needed in budget.unreachable_kill_tiers(runs):
+    unreachable = budget.unreachable_kill_tiers(runs)
+    if worker_index is None and smoke and unreachable and not quiet:
+        print(f"note: a smoke run checks that the pipeline works; with {runs} Monte Carlo runs "
+              f"{'no' if len(unreachable) == len(budget.tiers) else 'not every'} tier's kill_ucb budget can be met, "
+              "so the promoter is expected to promote nothing", file=sys.stderr)
+    elif worker_index is None:
+        for tier, needed in unreachable:
             how = f"at least {needed} runs reach it" if needed else "no run count reaches it"
             print(f"warning: tier {tier.name}: max_kill_ucb {tier.max_kill_ucb} cannot be met with --mc-runs {runs} "
                   f"(0 kills give a bound above it); {how}", file=sys.stderr)
@@ -246,7 +254,8 @@ def run_study(
                               options=options)
         if worker_index is not None:
             return _counts(handle, stop, worker_exits=exits)
-        return _finish(handle, directory, budget, budgets, stop=stop, promote=promote, exits=exits, say=say)
+        return _finish(handle, directory, budget, budgets, stop=stop, promote=promote, exits=exits, say=say,
+                       smoke=smoke, self_contained_plots=self_contained_plots)
     except KeyboardInterrupt:
         # Every finished trial is stored, and the same command finishes the rest.
         raise StudyInterrupted(spec.redacted) from None
@@ -283,30 +292,59 @@ def _counts(handle: Study, stop: str, **extra: Any) -> StudyRun:
 
 def _finish(
     handle: Study, directory: Path, budgets: Budgets, budgets_path: str | Path, *, stop: str, promote: bool,
-    exits: tuple[int, ...], say: Callable[[str], None],
+    exits: tuple[int, ...], say: Callable[[str], None], smoke: bool = False,
+    self_contained_plots: bool | None = None,
 ) -> StudyRun:
-    """After the trials: the front, the study outputs and (unless ``promote=False``) promotion."""
+    """After the trials: the front, promotion (unless ``promote=False``), then the study
+    outputs (so the plots mark this promotion's winners); a smoke run ends with its verdict."""
     study = handle.optuna
     run = _counts(handle, stop)
     front = study.best_trials
     say(f"study {study.study_name}: {run.finished} finished trials ({run.feasible} feasible, {run.failed} failed); "
         f"Pareto front of feasible trials ({len(front)}):")
     say(front_table(front) if front else "  (empty: no feasible trial yet)")
+    promotion = None
     try:
-        outputs = write_study_outputs(study, directory, budgets)
+        try:
+            if promote:
+                promotion = _promote(study, spec=handle._ref.spec, budgets=budgets, budgets_path=Path(budgets_path),
+                                     study_dir=directory, out_dir=None, dry_run=False, allow_unverified=False, say=say)
+        finally:
+            outputs = write_study_outputs(study, directory, budgets, self_contained_plots=self_contained_plots)
         say(f"outputs in {directory}: {', '.join(sorted(p.name for p in outputs))}")
-        promotion = None
-        if promote:
-            promotion = _promote(study, spec=handle._ref.spec, budgets=budgets, budgets_path=Path(budgets_path),
-                                 study_dir=directory, out_dir=None, dry_run=False, allow_unverified=False, say=say)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise StudyStopped(
             f"cannot write the study outputs ({where}{exc.strerror or exc}); every trial is stored in "
             f"{handle.storage}. Free space or fix permissions"
         ) from None
+    if smoke:
+        say(smoke_verdict(handle, run.finished, run.failed, budgets, promotion))
     return StudyRun(study=handle, stop=stop, finished=run.finished, feasible=run.feasible, failed=run.failed,
                     outputs=tuple(outputs), promotion=promotion, worker_exits=exits)
+
+
+def smoke_verdict(handle: Study, finished: int, failed: int, budgets: Budgets, promotion: Promotion | None) -> str:
+    """The one line a smoke run ends with: did the pipeline work, why nothing was
+    promoted, and the command to run next."""
+    name = handle.name
+    if finished == 0 or failed:
+        worst = next((t.number for t in handle.optuna.get_trials(deepcopy=False) if t.state == TrialState.FAIL), None)
+        look = f"python -m tuner.show --study {name}" + (f" --trial {worst}" if worst is not None else "")
+        return f"smoke run FAILED: {failed} of {finished} trials failed (a simulator or evidence problem); see: {look}"
+    runs = int(handle.settings.get("mc_runs") or 0)
+    unreachable = budgets.unreachable_kill_tiers(runs)
+    promoted = [t for t, o in (promotion.tiers.items() if promotion else []) if o.promoted]
+    if promoted:
+        why = f"it promoted {', '.join(promoted)} on smoke settings: do not deploy those presets"
+    elif promotion is None:
+        why = "the promoter was not run (--no-promote)"
+    elif len(unreachable) == len(budgets.tiers):
+        why = (f"it promotes nothing by design: {runs} Monte Carlo runs are too few for any tier's kill_ucb budget")
+    else:
+        why = "nothing was promoted (the tier lines above say why)"
+    return (f"smoke run OK: the simulator, {finished} trials with verified evidence, the suites, the outputs and "
+            f"the promoter all worked; {why}. Next, a real study: python -m tuner.study --study phaseA --trials 10")
 
 
 def promote(
@@ -319,6 +357,7 @@ def promote(
     dry_run: bool = True,
     allow_unverified: bool = False,
     write_outputs: bool = True,
+    self_contained_plots: bool | None = None,
     say: Callable[[str], None] | None = None,
 ) -> Promotion:
     """Applies the budget tiers to a study's feasible Pareto front and returns the
@@ -326,7 +365,8 @@ def promote(
     default here; ``python -m tuner.promote`` writes unless ``--dry-run``) writes nothing;
     otherwise the presets and records go to ``out_dir`` (default
     ``configs/presets/promoted``) and the study's outputs are rewritten. ``say`` receives
-    the lines the command prints (default: none)."""
+    the lines the command prints (default: none); ``self_contained_plots`` as in
+    :func:`run_study`."""
     ref = study._ref if isinstance(study, Study) else resolve_study(study, storage)
     budget = load_budgets(budgets)
     if ref.spec.sqlite_path is not None and not ref.spec.sqlite_path.exists():
@@ -340,7 +380,9 @@ def promote(
                       study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None, dry_run=dry_run,
                       allow_unverified=allow_unverified, say=say or (lambda _m: None))
     if write_outputs and directory is not None and not dry_run:
-        write_study_outputs(handle.optuna, directory, budget)
+        write_study_outputs(handle.optuna, directory, budget,
+                            promoted_dir=Path(out_dir) if out_dir is not None else None,
+                            self_contained_plots=self_contained_plots)
     return result
 
 

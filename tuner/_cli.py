@@ -43,10 +43,13 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
-def add_study_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """``--study NAME`` and ``--storage URL``, as every command takes them."""
+def add_study_arguments(parser: argparse.ArgumentParser, *, required: bool = True, purpose: str) -> None:
+    """``--study NAME`` and ``--storage URL``, as every command takes them; ``purpose``
+    says what the command does with the study (``"the study to open"``)."""
+    default = "" if required else "; default 'phaseA', or 'smoke' with --smoke"
     parser.add_argument("--study", metavar="NAME", required=required,
-                        help="study name, [A-Za-z0-9_.-]+" + ("" if required else " (default: 'phaseA', or 'smoke' with --smoke)"))
+                        help=f"{purpose} (a name of letters, digits, '_', '.' and '-'; its database defaults "
+                             f"to studies/NAME.db{default})")
     parser.add_argument("--storage", metavar="URL", help=STORAGE_HELP)
 
 

@@ -16,15 +16,32 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dumps_json", "json_safe", "sha256_file", "sha256_text", "write_atomic"]
+__all__ = ["current_umask", "dumps_json", "json_safe", "sha256_file", "sha256_text", "write_atomic"]
+
+
+def current_umask() -> int:
+    """The process's file-mode creation mask (read without changing it where Linux allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, so the fallback only)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same directory and a
-    rename; the parent directory is created when missing."""
+    rename; the parent directory is created when missing. The file gets the mode any
+    new file of the user gets (0666 less the umask), as ``open()`` would give it, not
+    the 0600 of a temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

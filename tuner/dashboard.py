@@ -1,32 +1,39 @@
 """``python -m tuner.dashboard --study NAME``: optuna-dashboard on 127.0.0.1 for the
 study's storage, so nobody has to remember (or type) storage URLs.
 
-The dashboard reads the same database the study writes. Infeasible trials show as
-infeasible there because every trial also carries its constraint in the older list
-format optuna-dashboard 0.21 reads (see ``tuner.search.objective``).
+The dashboard reads the same database the study writes (it never writes to it). It is
+the real optuna-dashboard behind a small correction (:mod:`tuner.views.dashboard_app`):
+only feasible trials are ever presented as "Best Trial", and each trial page says why a
+trial is infeasible (the computed ``feasibility`` attribute).
 """
 
 from __future__ import annotations
 
 import socket
 
-import optuna_dashboard
-
 from tuner._cli import ArgumentParser, add_study_arguments, quiet_optuna, run_main
 from tuner.errors import InputError
 from tuner.session.open import resolve_study
 from tuner.session.storage import make_storage
+from tuner.views.dashboard_app import serve, truthful_dashboard
 
-__all__ = ["cli", "main"]
+__all__ = ["build_parser", "cli", "main"]
 
 PROG = "python -m tuner.dashboard"
 
 
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description="Open a study in optuna-dashboard (http://127.0.0.1:PORT/), "
+                       "read-only; infeasible trials are never shown as best, and each trial page says why "
+                       "a trial is infeasible.")
+    add_study_arguments(p, purpose="the study to open")
+    p.add_argument("--port", metavar="P", type=int, default=8080,
+                   help="port to listen on, on 127.0.0.1 only (default 8080)")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = ArgumentParser(prog=PROG, description="Open a study in optuna-dashboard (http://127.0.0.1:PORT/).")
-    add_study_arguments(p)
-    p.add_argument("--port", metavar="P", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     quiet_optuna()
     ref = resolve_study(args.study, args.storage)
     name, spec = ref.name, ref.spec
@@ -46,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     study_id = storage.get_study_id_from_name(name)
     print(f"optuna-dashboard for study {name} ({spec.redacted}): http://127.0.0.1:{args.port}/dashboard/studies/{study_id}"
           " (Ctrl-C to stop)", flush=True)
-    optuna_dashboard.run_server(storage, host="127.0.0.1", port=args.port)
+    serve(truthful_dashboard(storage), "127.0.0.1", args.port)
     return 0
 
 

@@ -17,7 +17,7 @@ PROG = "python -m tuner.promote"
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description="Promote the winners of a study's Pareto front per budget tier.")
-    add_study_arguments(p)
+    add_study_arguments(p, purpose="the study whose feasible Pareto front to promote")
     p.add_argument("--budgets", metavar="PATH", type=Path, default=DEFAULT_BUDGETS,
                    help="budget tiers and alpha (default configs/budgets.yaml)")
     p.add_argument("--out-dir", metavar="DIR", type=Path, default=None,
@@ -27,7 +27,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would be promoted; write nothing")
     p.add_argument("--allow-unverified", action="store_true",
                    help="promote even when a winner's trial directory cannot be reached from this host (recorded)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.add_argument("--self-contained-plots", action="store_true", default=None,
+                   help="rewrite the study's plots with Plotly's JavaScript inside every page (default: the form "
+                   "they already have)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors, nothing about the tiers")
     return p
 
 
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_optuna()
     promote(args.study, storage=args.storage, budgets=args.budgets, out_dir=args.out_dir, study_dir=args.study_dir,
             dry_run=args.dry_run, allow_unverified=args.allow_unverified,
+            self_contained_plots=args.self_contained_plots,
             say=None if args.quiet else print)
     return 0
 

@@ -26,6 +26,7 @@ from tuner.stats.bounds import gate_bounds
 __all__ = [
     "CONSTRAINT_KEY",
     "LEGACY_CONSTRAINTS_KEY",
+    "METRIC_DOCS",
     "RETRY_OF_KEY",
     "Attr",
     "StudyAttr",
@@ -181,6 +182,37 @@ def metrics_from_summary(summary: Mapping[str, Any], alpha: float) -> dict[str, 
         "max_abs_q_tao_mean": num(summary, "aggregate.max_abs_q_tao.mean"),
         "max_abs_q_tao_max": num(summary, "aggregate.max_abs_q_tao.max"),
     }
+
+
+#: What each flat statistic of :func:`metrics_from_summary` is: (unit, description).
+#: Views print these so that a stored key never has to be guessed (``pnl_var`` is a
+#: value at risk, not a variance).
+METRIC_DOCS: dict[str, tuple[str, str]] = {
+    "pnl_mean": ("USD", "mean final PnL (objective, maximized)"),
+    "pnl_stdev": ("USD", "standard deviation of the final PnL"),
+    "pnl_lcb": ("USD", "one-sided lower confidence bound of pnl_mean (the tiers' min pnl_lcb)"),
+    "pnl_min": ("USD", "worst final PnL"),
+    "pnl_p05": ("USD", "5th percentile of the final PnL"),
+    "pnl_p50": ("USD", "median final PnL"),
+    "pnl_p95": ("USD", "95th percentile of the final PnL"),
+    "pnl_var": ("USD", "VaR 5 % of the final PnL (its 5th percentile; not a variance)"),
+    "pnl_cvar": ("USD", "CVaR 5 % of the final PnL (mean of the runs at or below the VaR)"),
+    "dd_mean": ("USD", "mean max drawdown"),
+    "dd_max": ("USD", "largest max drawdown"),
+    "dd_var": ("USD", "VaR 95 % of the max drawdown (its 95th percentile; not a variance)"),
+    "dd_cvar": ("USD", "CVaR 95 % of the max drawdown: mean of the worst 5 % (objective, minimized)"),
+    "kill_k": ("runs", "runs that hit the kill switch"),
+    "kill_n": ("runs", "Monte Carlo runs"),
+    "kill_rate": ("fraction", "kill_k / kill_n"),
+    "kill_ucb": ("probability", "one-sided Wilson upper bound of the kill rate (objective, minimized)"),
+    "kill_ci95_lower": ("probability", "lower end of the simulator's two-sided 95 % Wilson interval"),
+    "kill_ci95_upper": ("probability", "upper end of the simulator's two-sided 95 % Wilson interval"),
+    "maker_volume_tao_mean": ("TAO", "mean maker volume per run"),
+    "hedge_volume_tao_mean": ("TAO", "mean hedge volume per run"),
+    "fees_usd_mean": ("USD", "mean fees per run"),
+    "max_abs_q_tao_mean": ("TAO", "mean of each run's largest absolute inventory"),
+    "max_abs_q_tao_max": ("TAO", "largest absolute inventory of any run"),
+}
 
 
 def objective_values(metrics: Mapping[str, float | int]) -> tuple[float, ...]:

@@ -16,18 +16,23 @@ from pathlib import Path
 from tuner._api import reproduce
 from tuner._cli import ArgumentParser, run_main
 
-__all__ = ["cli", "main"]
+__all__ = ["build_parser", "cli", "main"]
 
 PROG = "python -m tuner.reproduce"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description="Re-run a promoted candidate's Monte Carlo and compare it with the trial's.")
-    p.add_argument("record", type=Path, metavar="RECORD", help="a PROMOTION_RECORD.json")
+    p.add_argument("record", type=Path, metavar="RECORD",
+                   help="the PROMOTION_RECORD.json of a promoted tier (configs/presets/promoted/<tier>/)")
     p.add_argument("--output-dir", type=Path, metavar="DIR",
                    help="where to re-run (default: a fresh temporary directory, kept and printed)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the verdict and errors")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     result = reproduce(args.record, args.output_dir, quiet=args.quiet)
     if not result.compared:
         print(f"{PROG}: {result.message}", file=sys.stderr)

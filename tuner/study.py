@@ -36,8 +36,8 @@ a study interrupted by Ctrl-C, SIGTERM or kill -9 continues to N, retrying the t
 that was running with the same parameters.
 
 Exit status: 0 done, 1 the study directory could not be written (disk full, read-only:
-the study stopped; fix it and resume with the same command), 2 bad input (nothing
-stored was changed), 130 interrupted.
+the study stopped; fix it and resume with the same command) or a --smoke run had failed
+trials, 2 bad input (nothing stored was changed), 130 interrupted.
 """
 
 
@@ -51,7 +51,7 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--smoke", action="store_true",
                    help="quick end-to-end check: 3 trials, 10 Monte Carlo runs, 100 ticks (study 'smoke' by default)")
-    add_study_arguments(p, required=False)
+    add_study_arguments(p, required=False, purpose="the study to create or resume")
     p.add_argument("--study-dir", metavar="DIR", type=Path,
                    help="directory for trial artifacts and study outputs (default: studies/<study>)")
     p.add_argument("--trials", metavar="N", type=positive_int("--trials"),
@@ -84,12 +84,14 @@ def build_parser() -> ArgumentParser:
                    help="stop when the feasible front's hypervolume has not grown for K finished trials "
                    "(off by default)")
     p.add_argument("--no-promote", action="store_true", help="do not run the promoter at the end")
+    p.add_argument("--self-contained-plots", action="store_true", default=None, help="put Plotly's JavaScript in "
+                   "every plots/*.html (one file can be mailed; ~4.5 MB each), not one shared plotly.min.js")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final summary")
     return p
 
 
 def _resume_command(argv: list[str]) -> str:
-    return "python -m tuner.study " + " ".join(shlex.quote(a) for a in argv)
+    return "python -m tuner.study " + shlex.join(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,13 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     _cli.quiet_optuna()
     _cli.sigterm_as_interrupt()
     try:
-        run_study(
+        result = run_study(
             args.study, trials=args.trials, mc_runs=args.mc_runs, mc_ticks=args.mc_ticks, seed=args.seed,
             storage=args.storage, study_dir=args.study_dir, budgets=args.budgets, search_space=args.search_space,
             sampler=args.sampler, population=args.population, smoke=args.smoke, timeout=args.timeout,
             command_timeout=args.command_timeout, mc_threads=args.mc_threads, workers=args.workers,
             worker_index=args.worker_index, early_stop=args.early_stop, promote=not args.no_promote,
-            quiet=args.quiet, worker_argv=_cli.strip_flag(argv, "--workers"),
+            quiet=args.quiet, self_contained_plots=args.self_contained_plots,
+            worker_argv=_cli.strip_flag(argv, "--workers"),
         )
     except StudyInterrupted as exc:
         print(f"\ninterrupted: the study is saved in {exc.storage}; resume with:\n  {_resume_command(argv)}",
@@ -113,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     except StudyStopped as exc:
         print(f"{PROG}: error: {exc}, then resume with:\n  {_resume_command(argv)}", file=sys.stderr)
         return 1
-    return 0
+    # A smoke run is a check: it fails when the pipeline did (its last line says why).
+    return 1 if args.smoke and (result.failed or not result.finished) and args.worker_index is None else 0
 
 
 def cli() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def build_record(
         "config": effective or {"runs": settings.get("mc_runs"), "ticks": settings.get("mc_ticks"),
                                 "seed": settings.get("seed"), "overlay": overlay},
         "env_overlay": overlay,
-        "commands_run": [" ".join(cmd["argv"]) for cmd in run.get("commands", [])],
+        "commands_run": [shlex.join(str(a) for a in cmd["argv"]) for cmd in run.get("commands", [])],
         "seeds": list(range(int(settings.get("seed", 0)), int(settings.get("seed", 0)) + int(settings.get("mc_runs", 0)))),
         "mc_runs": settings.get("mc_runs"),
         "mc_ticks": settings.get("mc_ticks"),

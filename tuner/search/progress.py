@@ -1,20 +1,57 @@
-"""The per-trial progress line of a running study (on stderr)."""
+"""The per-trial progress line of a running study (on stderr), cut to the terminal's width."""
 
 from __future__ import annotations
 
+import math
+import os
 import sys
 import time
+from typing import TextIO
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tuner.record import CONSTRAINT_KEY, TrialView, counted_trials
+from tuner.record import TrialView, counted_trials
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "duration", "fit", "terminal_width"]
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``7 min``, ``2 h 05 min``: how long, in the units people plan with."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def terminal_width(stream: TextIO | None = None) -> int | None:
+    """Columns of the terminal ``stream`` (default stderr) writes to (``COLUMNS`` wins,
+    as in other tools); None when it is not a terminal (a log file keeps whole lines)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+        if columns > 0:
+            return columns
+    except ValueError:
+        pass
+    try:
+        return os.get_terminal_size((stream or sys.stderr).fileno()).columns
+    except (OSError, ValueError):
+        return None
+
+
+def fit(line: str, width: int) -> str:
+    """``line`` cut to ``width`` characters (an ellipsis marks the cut)."""
+    return line if len(line) <= width else line[:max(width - 1, 0)] + "…"
 
 
 class Progress:
-    """Per-trial progress line: trials done of N, elapsed, ETA, best feasible pnl, front size."""
+    """Per-trial progress line: trials done of N, elapsed, ETA, best feasible pnl, front
+    size, and what the trial gave. On a terminal the line fits its width (``COLUMNS``
+    wins): the counters come first, so a cut takes the trial's details."""
 
     def __init__(self, target: int, done_at_start: int, quiet: bool) -> None:
         self.target = target
@@ -25,6 +62,10 @@ class Progress:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if self.quiet:
             return
+        print(self.line(study, trial, terminal_width()), file=sys.stderr, flush=True)
+
+    def line(self, study: optuna.Study, trial: FrozenTrial, width: int | None) -> str:
+        """The progress line after ``trial``, cut to ``width`` (None: not cut)."""
         trials = study.get_trials(deepcopy=False)
         done = len(counted_trials(trials))
         elapsed = time.monotonic() - self.started
@@ -32,20 +73,18 @@ class Progress:
         eta = elapsed / ran * max(self.target - done, 0)
         front = study.best_trials
         best = max((TrialView.of(t).values or {}).get("pnl_mean", float("-inf")) for t in front) if front else None
+        head = (f"[{done}/{self.target}] {duration(elapsed)} elapsed, ETA {duration(eta)}, front {len(front)}, "
+                f"best feasible pnl_mean " + ("-" if best is None else f"{best:,.2f}") + f" | #{trial.number} ")
         view = TrialView.of(trial)
         if trial.state == TrialState.COMPLETE and view.values:
+            checks = view.failed_checks
             kind = ("feasible" if view.feasible
-                    else f"infeasible ({int(trial.constraints.get(CONSTRAINT_KEY, 0))} suite checks failed)")
+                    else f"infeasible ({checks if checks is not None else '?'} suite check"
+                         f"{'' if checks == 1 else 's'} failed)")
             v = view.values
-            what = (f"pnl_mean {v['pnl_mean']:.2f} kill_ucb {v['kill_ucb']:.4f} dd_cvar {v['dd_cvar']:.1f} "
-                    f"[{view.candidate_id or '?'}] {kind}")
+            what = (f"{kind}, pnl_mean {v['pnl_mean']:,.2f} kill_ucb {v['kill_ucb']:.4f} dd_cvar {v['dd_cvar']:,.1f} "
+                    f"[{view.candidate_id or '?'}]")
         else:
             failure = view.failure or {}
-            reason = failure.get("command") or failure.get("reason", "")
-            what = f"{trial.state.name} {reason}"[:200]
-        print(
-            f"[{done}/{self.target}] trial {trial.number}: {what} | {elapsed:.0f}s elapsed, ETA {eta:.0f}s, "
-            f"front {len(front)}, best feasible pnl " + ("-" if best is None else f"{best:.2f}"),
-            file=sys.stderr,
-            flush=True,
-        )
+            what = f"{trial.state.name} {failure.get('command') or failure.get('reason', '')}".strip()
+        return head + what if width is None else fit(head + what, max(width, 20))

@@ -1,12 +1,13 @@
 """A study as a pandas DataFrame with flat columns, for notebooks and scripts.
 
 One row per trial (every state): ``number``, ``state``, ``feasible``, ``failed_checks``,
+``reason`` (why the trial is infeasible or failed, as ``tuner.show`` says it),
 ``pareto_rank`` (among feasible trials, 1 = the front; empty otherwise),
 ``candidate_id``, the objectives (``pnl_mean``, ``kill_ucb``, ``dd_cvar``), the other
 bounds and statistics (``pnl_lcb``, ``pnl_stdev``, ``kill_k``, ``kill_n``, ``kill_rate``,
 ``dd_var``, ``pnl_var``, ``pnl_cvar``...), ``pass_<tier>`` for every tier of the budgets
 (on the trial's own search evidence, bounds at the budgets' alpha), the parameters by
-their ``PARAPHINA_*`` names, ``interrupted``, ``retry_of``, ``trial_dir`` and the start
+their ``PARAPHINA_*`` names, ``interrupted``, ``retry_of``, ``retried_as``, ``trial_dir`` and the start
 and end times.
 """
 
@@ -19,8 +20,8 @@ from optuna.trial import FrozenTrial
 
 from tuner.config.budgets import Budgets
 from tuner.names import KNOB_NAMES, METRIC_NAMES
-from tuner.promotion.decision import at_alpha, candidate_from_trial, pareto_ranks, tier_failures
-from tuner.record import TrialView, superseded_numbers
+from tuner.record import superseded_numbers
+from tuner.views.assess import assess
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,19 +40,17 @@ def trials_frame(trials: Sequence[FrozenTrial], budgets: Budgets) -> pd.DataFram
     """Every trial as one row (see the module documentation for the columns)."""
     import pandas as pd  # noqa: PLC0415  (pandas costs a quarter second at start-up)
 
-    views = [TrialView.of(t) for t in trials]
-    feasible = [v for v in views if v.feasible]
-    ranks = dict(zip((v.number for v in feasible), pareto_ranks([candidate_from_trial(v) for v in feasible]), strict=True))
     superseded = superseded_numbers(trials)
     rows: list[dict[str, Any]] = []
-    for v in views:
-        cand = at_alpha(candidate_from_trial(v), budgets.alpha)
+    for a in assess(trials, budgets):
+        v = a.view
         row: dict[str, Any] = {
             "number": v.number,
             "state": v.state,
             "feasible": v.feasible,
             "failed_checks": v.failed_checks,
-            "pareto_rank": ranks.get(v.number),
+            "reason": a.reason,
+            "pareto_rank": a.pareto_rank,
             "candidate_id": v.candidate_id,
             "profile": v.profile,
         }
@@ -59,21 +58,22 @@ def trials_frame(trials: Sequence[FrozenTrial], budgets: Budgets) -> pd.DataFram
             row[name] = (v.values or {}).get(name)
         for name in FRAME_METRICS:
             row[name] = v.metric(name) if name in v.metrics else None
-        for tier in budgets.tiers.values():
-            row[f"pass_{tier.name}"] = v.feasible and not tier_failures(cand, tier)
+        for tier, failures in a.tiers.items():
+            row[f"pass_{tier}"] = not failures
         for knob in KNOB_NAMES:
             row[knob] = v.params.get(knob)
         row.update(
             interrupted=v.interrupted,
             superseded=v.number in superseded,
             retry_of=v.retry_of,
+            retried_as=a.retried_as,
             trial_dir=v.trial_dir,
             datetime_start=v.datetime_start,
             datetime_complete=v.datetime_complete,
         )
         rows.append(row)
-    columns = (["number", "state", "feasible", "failed_checks", "pareto_rank", "candidate_id", "profile",
+    columns = (["number", "state", "feasible", "failed_checks", "reason", "pareto_rank", "candidate_id", "profile",
                 *METRIC_NAMES, *FRAME_METRICS, *(f"pass_{t}" for t in budgets.tiers), *KNOB_NAMES,
-                "interrupted", "superseded", "retry_of", "trial_dir", "datetime_start", "datetime_complete"])
+                "interrupted", "superseded", "retry_of", "retried_as", "trial_dir", "datetime_start", "datetime_complete"])
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"pareto_rank": "Int64", "failed_checks": "Int64", "retry_of": "Int64"})
+    return frame.astype({"pareto_rank": "Int64", "failed_checks": "Int64", "retry_of": "Int64", "retried_as": "Int64"})

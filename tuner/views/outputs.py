@@ -104,8 +104,13 @@ def write_study_outputs(
     *,
     plots: bool = True,
     evidence: bool = True,
+    promoted_dir: Path | None = None,
+    self_contained_plots: bool | None = None,
 ) -> list[Path]:
-    """Writes the study's outputs into ``study_dir``; returns the paths written."""
+    """Writes the study's outputs into ``study_dir``; returns the paths written. The
+    plots mark the winners recorded in ``promoted_dir`` (default
+    ``configs/presets/promoted``); ``self_contained_plots`` as
+    :func:`tuner.views.plots.write_plots` says."""
     import pandas as pd  # noqa: PLC0415  (pandas costs a quarter second at start-up)
 
     trials = study.get_trials(deepcopy=False)
@@ -139,7 +144,8 @@ def write_study_outputs(
     written.append(path)
 
     if plots:
-        written += write_plots(study, study_dir / "plots", budgets)
+        written += write_plots(study, study_dir / "plots", budgets, promoted_dir=promoted_dir,
+                               self_contained=self_contained_plots)
     if evidence:
         written.append(_root_pack(study_dir))
     return written
