@@ -25,7 +25,7 @@ docs/BENCHMARKS.md, ``benchmarks/search_quality.py``):
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import math
 from collections.abc import Mapping
 from functools import lru_cache
@@ -210,7 +210,13 @@ class SeededTPESampler(_PerTrialSeeded, TPESampler):
 
 
 def _missing(name: str) -> list[str]:
-    return [m for m in GP_MODULES if importlib.util.find_spec(m) is None] if name == "gp" else []
+    missing = []
+    for module in GP_MODULES if name == "gp" else ():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    return missing
 
 
 def sampler_available(name: str) -> bool:
