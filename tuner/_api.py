@@ -174,7 +174,9 @@ def run_study(
     outputs and, unless ``promote=False``, promotes its winners.
 
     Defaults as ``python -m tuner.study``: study ``phaseA`` (``smoke`` with ``smoke=True``),
-    10 trials, 200 runs x 600 ticks, seed 42, NSGA-II. Everything that can be wrong is
+    10 trials, 200 runs x 600 ticks, seed 42, NSGA-II with ``population=None``: sized from
+    ``trials`` by :func:`tuner.session.sampler.population_for`, or the population a resumed
+    study was created with. Everything that can be wrong is
     checked before the storage is touched (:class:`~tuner.errors.InputError`). Raises
     :class:`StudyInterrupted` on Ctrl-C or SIGTERM and :class:`StudyStopped` when the
     study directory, database or outputs cannot be written; either way every finished
