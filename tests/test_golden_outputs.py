@@ -1,8 +1,12 @@
 """A study's outputs are the same bytes as the version that wrote ``tests/golden/study``.
 
 The golden files come from a 12-trial study (``--population 6 --mc-runs 20 --mc-ticks 150``,
-seed 42, ``--no-promote``) run on commit 44979d7, before the Python architecture was
-reshaped. Only what depends on the wall clock or the machine is normalized away: trial
+seed 42, ``--no-promote``), first run on commit 44979d7 and regenerated when NSGA-II's
+first generation became a Sobol design (issue 18): in a scratch directory,
+``python -m tuner.study --study golden --trials 12 --population 6 --mc-runs 20
+--mc-ticks 150 --no-promote -q``, then copy ``studies/golden/trials.jsonl`` (with the
+checkout's path replaced by ``/tmp/base``), ``pareto.csv`` and
+``trials/trial_0007_*/mc/mc_summary.json`` here. Only what depends on the wall clock or the machine is normalized away: trial
 times and durations, the worker's host and pid, and the absolute part of paths (the
 study directory, the binaries). A change
 that alters candidates, values, attribute names or file layout fails here; an intended

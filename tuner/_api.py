@@ -27,7 +27,7 @@ from tuner.record import TrialView, counted_trials, is_feasible
 from tuner.search.run import RunOptions, StudyDirStopped, run_local_workers, run_trials
 from tuner.session.open import StudyRef, open_existing, open_study, recorded_study_dir, resolve_study
 from tuner.session.preflight import check_knob_domains, check_suites, require_suite_files
-from tuner.session.sampler import DEFAULT_POPULATION, make_sampler
+from tuner.session.sampler import make_sampler, population_for, require_sampler
 from tuner.session.settings import DEFAULTS, SMOKE, StudySettings
 from tuner.session.storage import storage_failure
 from tuner.simulator.build import ensure_binaries
@@ -157,7 +157,7 @@ def run_study(
     budgets: str | Path = DEFAULT_BUDGETS,
     search_space: str | Path = DEFAULT_SEARCH_SPACE,
     sampler: str = "nsga2",
-    population: int = DEFAULT_POPULATION,
+    population: int | None = None,
     smoke: bool = False,
     timeout: float | None = None,
     command_timeout: float = 600.0,
@@ -175,7 +175,9 @@ def run_study(
     outputs and, unless ``promote=False``, promotes its winners.
 
     Defaults as ``python -m tuner.study``: study ``phaseA`` (``smoke`` with ``smoke=True``),
-    10 trials, 200 runs x 600 ticks, seed 42, NSGA-II. Everything that can be wrong is
+    10 trials, 200 runs x 600 ticks, seed 42, NSGA-II with ``population=None``: sized from
+    ``trials`` by :func:`tuner.session.sampler.population_for`, or the population a resumed
+    study was created with. Everything that can be wrong is
     checked before the storage is touched (:class:`~tuner.errors.InputError`). Raises
     :class:`StudyInterrupted` on Ctrl-C or SIGTERM and :class:`StudyStopped` when the
     study directory, database or outputs cannot be written; either way every finished
@@ -198,6 +200,7 @@ def run_study(
     for flag, value in (("--timeout", timeout), ("--command-timeout", command_timeout)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise InputError(f"{flag} {value}: must be a positive number of seconds")
+    require_sampler(sampler)
     budget = load_budgets(budgets)
     space = load_search_space(search_space)
     require_suite_files()
@@ -207,10 +210,6 @@ def run_study(
     check_knob_domains(space, runs=runs, ticks=ticks, seed=seed, threads=mc_threads)
     check_suites()
 
-    settings = StudySettings(
-        mc_runs=runs, mc_ticks=ticks, seed=seed, alpha=budget.alpha, sampler=sampler, population=population,
-        search_space={k: list(v) for k, v in space.ranges().items()},
-    )
     if workers > 1 and spec.kind == "sqlite":
         raise InputError(
             f"--workers {workers} with SQLite storage: refused; SQLite allows one writer at a time "
@@ -219,9 +218,21 @@ def run_study(
         )
     if workers > 1 and worker_argv is None:
         raise InputError("workers > 1 needs worker_argv, the command-line form of the study's settings")
-    study = open_study(ref.name, spec, make_sampler(sampler, seed=seed, population=population, worker=worker_index or 0),
-                       create=True, worker=True)
+    # The sampler is set below, once the stored settings (the population) are read;
+    # nothing samples before that.
+    study = open_study(ref.name, spec, None, create=True, worker=True)
+    if population is None:
+        # A study keeps the population it was created with: --trials is a total and may
+        # grow on resume without changing the generations already run.
+        stored = StudySettings.stored(study).get("population")
+        population = stored if isinstance(stored, int) else population_for(target)
+    settings = StudySettings(
+        mc_runs=runs, mc_ticks=ticks, seed=seed, alpha=budget.alpha, sampler=sampler, population=population,
+        search_space={k: list(v) for k, v in space.ranges().items()},
+    )
     settings.bind(study, study_dir=str(directory), storage=spec.redacted)
+    study.sampler = make_sampler(sampler, seed=seed, population=population, worker=worker_index or 0,
+                                 space=space.distributions())
 
     # After the settings check: a refused resume prints its one error line only.
     unreachable = budget.unreachable_kill_tiers(runs)

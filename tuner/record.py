@@ -63,6 +63,7 @@ class Attr:
     SUITES = "suites"  #: suite name -> {passed, failed_checks, failures}
     EVIDENCE = "evidence"  #: digests recorded at trial time
     RUN = "run"  #: settings, seeds, commands and durations
+    REUSED_FROM = "reused_from"  #: number of the trial whose stored result this one took (not simulated)
 
 
 class StudyAttr:

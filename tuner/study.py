@@ -17,7 +17,7 @@ from tuner import _cli
 from tuner._api import StudyInterrupted, StudyStopped, run_study
 from tuner._cli import ArgumentParser, add_study_arguments, positive_int
 from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE
-from tuner.session.sampler import DEFAULT_POPULATION, SAMPLERS
+from tuner.session.sampler import SAMPLERS
 from tuner.session.settings import DEFAULTS
 
 __all__ = ["build_parser", "cli", "main"]
@@ -67,9 +67,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--search-space", metavar="PATH", type=Path, default=DEFAULT_SEARCH_SPACE,
                    help="knobs and ranges to search (default configs/search_space.yaml)")
     p.add_argument("--sampler", choices=SAMPLERS, default="nsga2",
-                   help="search algorithm (default nsga2: NSGA-II with the fixed seed)")
-    p.add_argument("--population", metavar="N", type=positive_int("--population", 2), default=DEFAULT_POPULATION,
-                   help=f"NSGA-II population per generation (default {DEFAULT_POPULATION})")
+                   help="search algorithm (default nsga2: NSGA-II with the fixed seed; tpe; random; gp: "
+                   "Gaussian-process Bayesian optimization, needs pip install '.[gp]'; see README for which to use)")
+    p.add_argument("--population", metavar="N", type=positive_int("--population", 2), default=None,
+                   help="NSGA-II population per generation (default: --trials / 4, at least 8, at most 50; "
+                   "a resumed study keeps its own)")
     p.add_argument("--timeout", metavar="S", type=float,
                    help="stop starting new trials after S seconds (the study can be resumed)")
     p.add_argument("--command-timeout", metavar="S", type=float, default=600.0,

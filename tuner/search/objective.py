@@ -41,6 +41,7 @@ from tuner.record import (
     metrics_from_summary,
     objective_values,
 )
+from tuner.search import reuse
 from tuner.session.recovery import worker_id
 from tuner.simulator import client
 from tuner.simulator._process import CommandResult
@@ -98,6 +99,10 @@ class Objective:
         checkpoint("objective.sampled")
         overlay = self.space.overlay(params)
         cid = candidate_id(overlay)
+        stored = reuse.stored_result(trial, cid, {"mc_runs": self.s.mc_runs, "mc_ticks": self.s.mc_ticks,
+                                                  "seed": self.s.seed})
+        if stored is not None:  # never simulated twice in a study: see tuner.search.reuse
+            return reuse.take_stored_result(trial, cid, stored)
         tdir = self.s.study_dir / "trials" / trial_dir_name(trial.number, cid)
         rel = _relative(tdir)
         trial.set_user_attr(Attr.CANDIDATE_ID, cid)

@@ -12,7 +12,7 @@ from tuner.errors import InputError
 from tuner.names import DIRECTIONS, KNOB_NAMES, METRIC_NAMES, validate_study_name
 from tuner.record import StudyAttr
 from tuner.session.recovery import StaleTrialRetry
-from tuner.session.sampler import make_sampler
+from tuner.session.sampler import make_sampler, sampler_available
 from tuner.session.settings import StudySettings
 from tuner.session.storage import StorageSpec, default_storage_url, make_storage, parse_storage
 
@@ -71,7 +71,8 @@ def open_existing(ref: StudyRef) -> optuna.Study:
         raise InputError(f"--storage {ref.spec.redacted}: no such database file")
     study = open_study(ref.name, ref.spec, None, create=False)
     settings = StudySettings.stored(study)
-    if settings.get("sampler"):
+    # A GP study can be read where its extra is not installed (nothing samples here).
+    if settings.get("sampler") and (settings["sampler"] != "gp" or sampler_available("gp")):
         study.sampler = make_sampler(settings["sampler"], seed=int(settings.get("seed", 0)),
                                      population=int(settings.get("population", 2)))
     return study

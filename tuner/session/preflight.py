@@ -16,7 +16,8 @@ def check_knob_domains(space: SearchSpace, *, runs: int, ticks: int, seed: int, 
     simulator reports), and the simulator must accept the run settings: otherwise every
     trial would fail."""
     domains = client.show_config(runs=runs, ticks=ticks, seed=seed, threads=threads)["knob_domains"]
-    for name, rng in space.ranges().items():
+    for knob in space.knobs:
+        name, rng = knob.name, space.ranges()[knob.name]
         dom = domains.get(name)
         if dom is None:
             raise InputError(f"search space: {name}: the simulator does not know this knob")
@@ -25,7 +26,8 @@ def check_knob_domains(space: SearchSpace, *, runs: int, ticks: int, seed: int, 
             if bad:
                 raise InputError(f"search space: {name}: choices {bad} not accepted by the simulator; accepted: {dom['choices']}")
             continue
-        low, high = rng
+        # A numeric knob may be categorical over numbers: its range is then its choices.
+        low, high = (min(rng), max(rng)) if knob.kind == "categorical" else rng
         lo_ok = low > dom["low"] if dom["low_open"] else low >= dom["low"]
         if not lo_ok or high > dom["high"]:
             op = "(" if dom["low_open"] else "["

@@ -8,25 +8,68 @@ interruption happened, :func:`tuner.record.logical_index`), so a study killed an
 resumed samples exactly what an uninterrupted one samples. Several workers on one
 study each add their worker number to the seed (optuna #3162: equal seeds give equal
 candidates); such a study is not bit-reproducible, a single-worker one is.
+
+What NSGA-II does here beyond Optuna's own (the choices are measured in
+docs/BENCHMARKS.md, ``benchmarks/search_quality.py``):
+
+- Its first generation is a scrambled Sobol design over the search space instead of
+  independent uniform draws: point *i* of the design (a pure function of the study
+  seed and the trial's logical index) fills the space evenly, categorical knobs
+  included (each choice gets an equal share of the unit interval).
+- Its population is sized from the budget when ``--population`` is not given
+  (:func:`population_for`), so a 100-trial study sees several generations.
+- A child identical to a candidate the study already holds is drawn again (up to
+  :data:`CHILD_RETRIES` times): copies of a parent are the usual source of repeated
+  candidates, and a repeat teaches the search nothing.
 """
 
 from __future__ import annotations
 
+import importlib
+import math
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.samplers import NSGAIISampler, RandomSampler, TPESampler
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
+from scipy.stats import qmc
 
+from tuner.errors import InputError
 from tuner.record import logical_index
 
-__all__ = ["DEFAULT_POPULATION", "SAMPLERS", "make_sampler", "trial_seed"]
+__all__ = [
+    "CHILD_RETRIES",
+    "GP_EXTRA",
+    "SAMPLERS",
+    "design_point",
+    "make_sampler",
+    "population_for",
+    "require_sampler",
+    "sampler_available",
+    "trial_seed",
+]
 
-SAMPLERS = ("nsga2", "tpe", "random")
-#: NSGA-II population per generation (chosen from benchmarks/search_quality.py: see
-#: docs/BENCHMARKS.md).
-DEFAULT_POPULATION = 50
+SAMPLERS = ("nsga2", "tpe", "random", "gp")
+#: NSGA-II population: a quarter of the study's total trials, at least 8 and at most 50
+#: (see :func:`population_for`; chosen from benchmarks/search_quality.py).
+POPULATION_SHARE, POPULATION_MIN, POPULATION_MAX = 4, 8, 50
+#: How often NSGA-II draws a child again when it repeats a candidate the study holds.
+CHILD_RETRIES = 10
+#: The pip extra that brings GPSampler's dependencies, and what it installs.
+GP_EXTRA = "gp"
+GP_MODULES = ("torch", "scipy")
+
+
+def population_for(trials: int) -> int:
+    """The NSGA-II population for a study of ``trials`` total trials when ``--population``
+    is not given: ``trials // 4``, at least 8 and at most 50. 25 trials → 8, 50 → 12,
+    100 → 25, 200 and more → 50. A study stores the value it was created with; a resume
+    with another ``--trials`` keeps it."""
+    return max(POPULATION_MIN, min(POPULATION_MAX, trials // POPULATION_SHARE))
 
 
 def trial_seed(seed: int, index: int, worker: int = 0) -> int:
@@ -34,15 +77,52 @@ def trial_seed(seed: int, index: int, worker: int = 0) -> int:
     return int(np.random.SeedSequence([seed, worker, index]).generate_state(1)[0])
 
 
-def _reseed(sampler: Any, study: optuna.Study, trial: FrozenTrial) -> None:
+@lru_cache(maxsize=8)
+def _sobol(seed: int, dims: int, m: int) -> np.ndarray:
+    return qmc.Sobol(dims, scramble=True, seed=np.random.default_rng(seed)).random_base2(m)
+
+
+def design_point(seed: int, index: int, space: Mapping[str, BaseDistribution]) -> dict[str, Any]:
+    """Point ``index`` of the study's first-generation design: row ``index`` of a scrambled
+    Sobol sequence (scrambling seeded by ``seed``) in the unit cube of ``space``'s
+    dimensions (in its order), mapped to each distribution. A pure function of
+    (seed, index, space)."""
+    m = max(0, math.ceil(math.log2(index + 1)))
+    u = _sobol(seed, len(space), m)[index]
+    return {name: _from_unit(float(x), dist) for (name, dist), x in zip(space.items(), u, strict=True)}
+
+
+def _from_unit(u: float, dist: BaseDistribution) -> Any:
+    """The value at quantile ``u`` of ``dist`` (uniform in its internal scale; a grid or a
+    set of choices gets equal shares of [0, 1))."""
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[min(int(u * len(dist.choices)), len(dist.choices) - 1)]
+    if isinstance(dist, (FloatDistribution, IntDistribution)) and dist.step is not None:
+        n = round((dist.high - dist.low) / dist.step) + 1
+        value = min(dist.low + min(int(u * n), n - 1) * dist.step, dist.high)
+        return int(value) if isinstance(dist, IntDistribution) else float(value)
+    if isinstance(dist, FloatDistribution):
+        if dist.log:
+            return float(min(math.exp(math.log(dist.low) + u * (math.log(dist.high) - math.log(dist.low))), dist.high))
+        return float(min(dist.low + u * (dist.high - dist.low), dist.high))
+    if isinstance(dist, IntDistribution):  # log-scaled int
+        lo, hi = math.log(dist.low - 0.5), math.log(dist.high + 0.5)
+        return int(min(max(round(math.exp(lo + u * (hi - lo))), dist.low), dist.high))
+    raise TypeError(f"no first-generation design for distribution {dist!r}")
+
+
+def _reseed(sampler: Any, study: optuna.Study, trial: FrozenTrial) -> int:
     """Seeds a sampler's own stream (and its inner random sampler's, when it has one)
-    for this trial. NSGA-II's child-generation strategy holds the same LazyRandomState,
-    so reseeding ``_rng`` reseeds crossover and mutation too."""
-    s = trial_seed(sampler._base_seed, logical_index(study.get_trials(deepcopy=False), trial.number), sampler._worker)
+    for this trial and returns the trial's logical index. NSGA-II's child-generation
+    strategy holds the same LazyRandomState, so reseeding ``_rng`` reseeds crossover and
+    mutation too."""
+    index = logical_index(study.get_trials(deepcopy=False), trial.number)
+    s = trial_seed(sampler._base_seed, index, sampler._worker)
     sampler._rng.rng.seed(s)
-    inner = getattr(sampler, "_random_sampler", None)
+    inner = getattr(sampler, "_random_sampler", None) or getattr(sampler, "_independent_sampler", None)
     if inner is not None:
         inner._rng.rng.seed((s + 1) % 2**32)
+    return index
 
 
 class _PerTrialSeeded:
@@ -51,21 +131,60 @@ class _PerTrialSeeded:
 
     _base_seed: int
     _worker: int
+    _index: tuple[int, int] = (-1, -1)  #: (trial number, its logical index)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        _reseed(self, study, trial)
+        self._index = (trial.number, _reseed(self, study, trial))
         super().before_trial(study, trial)  # type: ignore[misc]
 
     def reseed_rng(self) -> None:
         pass
 
 
-class SeededNSGAIISampler(_PerTrialSeeded, NSGAIISampler):
-    """NSGA-II whose randomness for each trial depends only on (seed, logical index)."""
+def _evaluated(study: optuna.Study, names: Mapping[str, Any]) -> set[tuple[Any, ...]]:
+    """The candidates (values of ``names``, in that order) of the study's trials that hold
+    all of them: finished ones and those still running (another worker's)."""
+    states = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED, TrialState.RUNNING)
+    return {tuple(t.params[n] for n in names) for t in study.get_trials(deepcopy=False, states=states)
+            if all(n in t.params for n in names)}
 
-    def __init__(self, *, seed: int, worker: int = 0, **kwargs: Any) -> None:
+
+class SeededNSGAIISampler(_PerTrialSeeded, NSGAIISampler):
+    """NSGA-II whose randomness for each trial depends only on (seed, logical index), with
+    a space-filling first generation over ``space`` (when given) and no repeated
+    children (see the module's docstring)."""
+
+    def __init__(self, *, seed: int, worker: int = 0, space: Mapping[str, BaseDistribution] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self._base_seed, self._worker = seed, worker
+        self._space = dict(space) if space else None
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        generation = self.get_trial_generation(study, trial)
+        parents = self.get_parent_population(study, generation)
+        if not parents:
+            return {}
+        seen: set[tuple[Any, ...]] | None = None
+        child: dict[str, Any] = {}
+        for _ in range(1 + CHILD_RETRIES):
+            child = self._child_generation_strategy(study, search_space, parents)
+            if set(child) != set(search_space):
+                return child  # a parameter left out is mutated: drawn afresh by sample_independent
+            if seen is None:
+                seen = _evaluated(study, search_space)
+            if tuple(child[n] for n in search_space) not in seen:
+                return child
+        return child  # every retry repeated a candidate: the objective takes the stored result
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        space = self._space
+        if (space is not None and space.get(param_name) == param_distribution
+                and self._index[0] == trial.number and self.get_trial_generation(study, trial) == 0):
+            return design_point(self._base_seed, self._index[1], space)[param_name]
+        return super().sample_independent(study, trial, param_name, param_distribution)
 
 
 # BaseGASampler names its storage keys after the class; keep NSGA-II's own names so the
@@ -90,18 +209,66 @@ class SeededTPESampler(_PerTrialSeeded, TPESampler):
         self._base_seed, self._worker = seed, worker
 
 
+def _missing(name: str) -> list[str]:
+    missing = []
+    for module in GP_MODULES if name == "gp" else ():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    return missing
+
+
+def sampler_available(name: str) -> bool:
+    """Whether the sampler's optional dependencies are installed."""
+    return not _missing(name)
+
+
+def require_sampler(name: str) -> None:
+    """Raises :class:`InputError` (one line naming the pip extra) when the sampler's
+    optional dependencies are not installed."""
+    missing = _missing(name)
+    if missing:
+        raise InputError(
+            f"--sampler gp needs {' and '.join(missing)} (not installed); install the extra: "
+            f"pip install 'paraphina-tuner[{GP_EXTRA}]' (or pip install -e '.[{GP_EXTRA}]' in a checkout)"
+        )
+
+
+def _gp_sampler(seed: int, worker: int) -> optuna.samplers.BaseSampler:
+    class SeededGPSampler(_PerTrialSeeded, optuna.samplers.GPSampler):
+        """Optuna's GPSampler (constrained multi-objective), seeded per trial; the kernel
+        fit starts afresh for every trial (Optuna caches it in the process), so a resumed
+        study samples what an uninterrupted one does."""
+
+        def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+            self._gprs_cache_list = None
+            self._constraints_gprs_cache_list = None
+            super().before_trial(study, trial)
+
+    s = SeededGPSampler(seed=seed)
+    s._base_seed, s._worker = seed, worker
+    return s
+
+
 def make_sampler(
     name: str,
     *,
     seed: int,
     worker: int = 0,
-    population: int = DEFAULT_POPULATION,
+    population: int = POPULATION_MAX,
+    space: Mapping[str, BaseDistribution] | None = None,
 ) -> optuna.samplers.BaseSampler:
-    """The sampler called ``name`` (one of :data:`SAMPLERS`), seeded."""
+    """The sampler called ``name`` (one of :data:`SAMPLERS`), seeded. ``space`` (the
+    study's distributions, in knob order) gives NSGA-II its first-generation design;
+    without it the first generation is drawn at random."""
     if name == "nsga2":
-        return SeededNSGAIISampler(seed=seed, worker=worker, population_size=population)
+        return SeededNSGAIISampler(seed=seed, worker=worker, population_size=population, space=space)
     if name == "tpe":
         return SeededTPESampler(seed=seed, worker=worker)
     if name == "random":
         return SeededRandomSampler(seed=seed, worker=worker)
+    if name == "gp":
+        require_sampler(name)
+        return _gp_sampler(seed, worker)
     raise ValueError(f"unknown sampler {name!r}; expected one of {', '.join(SAMPLERS)}")
