@@ -35,7 +35,7 @@ from tuner.promotion.commit import commit_tier, promotion_lock, unused_stamp
 from tuner.promotion.decision import Candidate, at_alpha, candidate_from_trial, select_winner
 from tuner.promotion.provenance import RECORD_FILE, build_record
 from tuner.promotion.verify import Verification, trial_directory, verify_trial
-from tuner.record import Attr, is_feasible
+from tuner.record import Attr, front_members
 from tuner.session.storage import StorageSpec
 from tuner.simulator.envfile import env_file_text
 
@@ -115,7 +115,7 @@ def _promote(
     allow_unverified: bool,
     say: Callable[[str], None],
 ) -> Promotion:
-    front = [t for t in study.best_trials if is_feasible(t)]
+    front = front_members(study.best_trials)
     pairs = [(t, at_alpha(candidate_from_trial(t), budgets.alpha)) for t in front]
     by_key = {(c.candidate_id, c.trial_number): t for t, c in pairs}
     checked: dict[int, Verification] = {}
