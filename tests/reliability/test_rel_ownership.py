@@ -111,7 +111,7 @@ def owned(tmp_path_factory: pytest.TempPathFactory, suites: Path) -> Path:
     (cwd / "elsewhere").mkdir()
     legacy = cwd / "legacy"
     shutil.copytree(cwd / "studies" / "H2", legacy)
-    (legacy / ".tuner-study.json").unlink()
+    (legacy / ".tuner-study.json").unlink(missing_ok=True)
     con = sqlite3.connect(cwd / "other.db")
     con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
     con.execute("INSERT INTO customers VALUES (1, 'a customer')")

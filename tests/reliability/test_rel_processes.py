@@ -47,19 +47,23 @@ def test_a_second_process_on_a_sqlite_study_is_refused_and_the_first_stays_repro
     the bit-identical study a single process gives."""
     cmd = [sys.executable, "-m", "tuner.study", "--study", NAME, *STUDY_ARGS]
     lock = tmp_path / "studies" / f"{NAME}.db.{NAME}.lock"
-    first = subprocess.Popen(cmd, cwd=tmp_path, env=_env(suites, TUNER_FAULT_POINT="objective.sampled:2:sleep=6"),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(cmd, cwd=tmp_path, env=_env(suites), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
     try:
         _wait_for(lambda: lock.is_file() and "pid" in lock.read_text(), "the first process's lock")
+        # Paused (as by Ctrl-Z) so that it is still running, however slow the machine.
+        os.kill(first.pid, signal.SIGSTOP)
         for extra in ([], ["--study-dir", "other"]):
             r = run_cli("tuner.study", [*cmd[3:], *extra], tmp_path, env={"TUNER_SUITES_DIR": str(suites)})
             assert r.returncode == 2, r.stderr
             lines = r.stderr.strip().splitlines()
             assert len(lines) == 1 and "is being run by another process (pid" in lines[0], r.stderr
             assert not (tmp_path / "other").exists()
+        os.kill(first.pid, signal.SIGCONT)
         _, err = first.communicate(timeout=300)
     finally:
         if first.poll() is None:
+            os.kill(first.pid, signal.SIGCONT)
             first.kill()
     assert first.returncode == 0, err
     assert_same_as_reference(load(tmp_path, NAME), reference)
