@@ -63,7 +63,7 @@ def run_trials(
     study directory cannot be written."""
     say = _say(options.quiet)
     name = study.study_name
-    lock = recovery.WorkerLock(study_dir)
+    lock = recovery.WorkerLock.for_study(spec, name)
     alone = lock.acquire()
     reservation = ReservationLock(spec, name, study._storage)
     try:
