@@ -17,19 +17,21 @@ from optuna.trial import TrialState
 
 from tuner.config.budgets import Budgets, load_budgets
 from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE
-from tuner.config.search_space import load_search_space
+from tuner.config.search_space import SearchSpace, load_search_space
 from tuner.errors import InputError
 from tuner.promotion.promoter import Promotion
 from tuner.promotion.promoter import promote as _promote
 from tuner.promotion.reproduce import Reproduction
 from tuner.promotion.reproduce import reproduce as _reproduce
 from tuner.record import TrialView, counted_trials, front_members, is_feasible
-from tuner.search.run import RunOptions, StudyDirStopped, run_local_workers, run_trials
-from tuner.session.open import StudyRef, open_existing, open_study, recorded_study_dir, resolve_study
+from tuner.search.run import RunOptions, StudyDirStopped, TrialTakenOver, run_local_workers, run_trials
+from tuner.session.lock import StudyLock, setup_lock
+from tuner.session.open import NoSuchStudy, StudyRef, open_existing, open_study, recorded_study_dir, resolve_study
+from tuner.session.ownership import check_owner, check_study_dir, claim, holds_study_files
 from tuner.session.preflight import check_knob_domains, check_suites, require_suite_files
 from tuner.session.sampler import make_sampler, population_for, require_sampler
 from tuner.session.settings import DEFAULTS, SMOKE, StudySettings
-from tuner.session.storage import storage_failure
+from tuner.session.storage import GRACE_PERIOD_S, failure_advice, storage_failure
 from tuner.simulator.build import ensure_binaries
 from tuner.views.frames import trials_frame as _trials_frame
 from tuner.views.outputs import write_study_outputs
@@ -170,6 +172,7 @@ def run_study(
     self_contained_plots: bool | None = None,
     worker_argv: Sequence[str] | None = None,
     say: Callable[[str], None] = print,
+    create_dirs: bool = False,
 ) -> StudyRun:
     """Runs (or resumes) a study until it holds ``trials`` finished trials, then writes its
     outputs and, unless ``promote=False``, promotes its winners.
@@ -206,6 +209,8 @@ def run_study(
     require_suite_files()
     directory = Path(study_dir or Path("studies") / ref.name).resolve()
     spec = ref.spec
+    check_study_dir(directory, flag="--study-dir", spec=spec, may_create_parent=study_dir is None or create_dirs)
+    marker = check_owner(directory, spec, ref.name)
     ensure_binaries(quiet=quiet)
     check_knob_domains(space, runs=runs, ticks=ticks, seed=seed, threads=mc_threads)
     check_suites()
@@ -218,19 +223,32 @@ def run_study(
         )
     if workers > 1 and worker_argv is None:
         raise InputError("workers > 1 needs worker_argv, the command-line form of the study's settings")
+    # One process per SQLite study, from before the storage is opened to the end.
+    lock = StudyLock(spec, ref.name)
+    lock.acquire()
+    try:
+        return _run_locked(ref, directory, marker, target, runs, ticks, seed, budget, budgets, space, sampler,
+                           population, smoke, timeout, command_timeout, mc_threads, workers, worker_index, early_stop,
+                           promote, quiet, self_contained_plots, worker_argv, say)
+    finally:
+        lock.release()
+
+
+def _run_locked(
+    ref: StudyRef, directory: Path, marker: dict[str, Any] | None, target: int, runs: int, ticks: int, seed: int,
+    budget: Budgets, budgets: str | Path, space: SearchSpace, sampler: str, population: int | None, smoke: bool,
+    timeout: float | None, command_timeout: float, mc_threads: int | None, workers: int, worker_index: int | None,
+    early_stop: int | None, promote: bool, quiet: bool, self_contained_plots: bool | None,
+    worker_argv: Sequence[str] | None, say: Callable[[str], None],
+) -> StudyRun:
+    spec = ref.spec
     # The sampler is set below, once the stored settings (the population) are read;
-    # nothing samples before that.
-    study = open_study(ref.name, spec, None, create=True, worker=True)
-    if population is None:
-        # A study keeps the population it was created with: --trials is a total and may
-        # grow on resume without changing the generations already run.
-        stored = StudySettings.stored(study).get("population")
-        population = stored if isinstance(stored, int) else population_for(target)
-    settings = StudySettings(
-        mc_runs=runs, mc_ticks=ticks, seed=seed, alpha=budget.alpha, sampler=sampler, population=population,
-        search_space={k: list(v) for k, v in space.ranges().items()},
-    )
-    settings.bind(study, study_dir=str(directory), storage=spec.redacted)
+    # nothing samples before that. A directory already holding a study's files serves
+    # only the study recorded there: never a new study (which would overwrite them).
+    existing_only = marker is not None or holds_study_files(directory)
+    with setup_lock(spec, ref.name):
+        study, settings, population = _open_and_bind(ref, directory, existing_only, marker, target, runs, ticks, seed,
+                                                     budget, space, sampler, population)
     study.sampler = make_sampler(sampler, seed=seed, population=population, worker=worker_index or 0,
                                  space=space.distributions())
 
@@ -275,6 +293,13 @@ def run_study(
             f"cannot write in the study directory ({exc}); the study stopped, and the trial that was running will "
             f"be retried; every finished trial is stored in {spec.redacted}. Free space or fix permissions"
         ) from None
+    except TrialTakenOver as exc:
+        raise StudyStopped(
+            f"trial {exc.number} was declared dead and taken over by another process while this one was paused "
+            f"longer than the heartbeat grace period ({GRACE_PERIOD_S} s: Ctrl-Z, a laptop suspend); its result here "
+            f"is discarded (the trial is retried with the same parameters) and this process stopped; every finished "
+            f"trial is stored in {spec.redacted}. Once no other process runs the study"
+        ) from None
     except StudyStopped:
         raise
     except Exception as exc:
@@ -286,8 +311,40 @@ def run_study(
             raise
         raise StudyStopped(
             f"cannot write the study database {spec.redacted} ({why}); every finished trial is kept, and the trial "
-            "that was running will be retried. Free space or fix permissions"
+            f"that was running will be retried. {failure_advice(spec, why)}"
         ) from None
+
+
+def _open_and_bind(
+    ref: StudyRef, directory: Path, existing_only: bool, marker: dict[str, Any] | None, target: int, runs: int,
+    ticks: int, seed: int, budget: Budgets, space: SearchSpace, sampler: str, population: int | None,
+) -> tuple[optuna.Study, StudySettings, int]:
+    """Opens (or creates) the study, binds its settings and claims its directory."""
+    spec = ref.spec
+    try:
+        if existing_only and spec.sqlite_path is not None and not spec.sqlite_path.exists():
+            raise NoSuchStudy(spec.redacted)
+        study = open_study(ref.name, spec, None, create=not existing_only, worker=True)
+    except NoSuchStudy:
+        raise InputError(f"--study-dir {directory}: holds the files of another study (no study {ref.name} in "
+                         f"{spec.redacted} recorded them); choose another --study-dir") from None
+    recorded = recorded_study_dir(study)
+    if marker is None and recorded is not None and recorded != directory and (
+            spec.kind == "sqlite" or holds_study_files(directory)):
+        raise InputError(f"--study-dir {directory}: study {ref.name} keeps its files in {recorded} (recorded when it "
+                         "was created); omit --study-dir or give that directory")
+    if population is None:
+        # A study keeps the population it was created with: --trials is a total and may
+        # grow on resume without changing the generations already run.
+        stored = StudySettings.stored(study).get("population")
+        population = stored if isinstance(stored, int) else population_for(target)
+    settings = StudySettings(
+        mc_runs=runs, mc_ticks=ticks, seed=seed, alpha=budget.alpha, sampler=sampler, population=population,
+        search_space={k: list(v) for k, v in space.ranges().items()},
+    )
+    settings.bind(study, study_dir=str(directory), storage=spec.redacted)
+    claim(directory, spec, ref.name, study._study_id)
+    return study, settings, population
 
 
 def _counts(handle: Study, stop: str, **extra: Any) -> StudyRun:
@@ -387,6 +444,8 @@ def promote(
     ensure_binaries(quiet=say is None)
     handle = study if isinstance(study, Study) else Study(open_existing(ref), ref)
     directory = Path(study_dir).resolve() if study_dir else handle.study_dir
+    if directory is not None:
+        _check_promote_dir(handle, directory, explicit=study_dir is not None)
     result = _promote(handle.optuna, spec=handle._ref.spec, budgets=budget, budgets_path=Path(budgets),
                       study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None, dry_run=dry_run,
                       allow_unverified=allow_unverified, say=say or (lambda _m: None))
@@ -395,6 +454,18 @@ def promote(
                             promoted_dir=Path(out_dir) if out_dir is not None else None,
                             self_contained_plots=self_contained_plots)
     return result
+
+
+def _check_promote_dir(handle: Study, directory: Path, *, explicit: bool) -> None:
+    """A promotion reads and rewrites only its own study's directory."""
+    flag = "--study-dir" if explicit else "the recorded study directory"
+    spec = handle._ref.spec
+    if explicit:
+        check_study_dir(directory, flag=flag, spec=spec, may_create_parent=False)
+    marker = check_owner(directory, spec, handle.name, handle.optuna._study_id, flag=flag)
+    if marker is None and directory != handle.study_dir and holds_study_files(directory):
+        raise InputError(f"{flag} {directory}: holds study files but no ownership marker of study {handle.name} "
+                         f"(which recorded {handle.study_dir}); choose that study's own directory")
 
 
 def reproduce(record: str | Path, output_dir: str | Path | None = None, *, quiet: bool = True) -> Reproduction:

@@ -9,12 +9,14 @@ or SIGTERM).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import signal
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import optuna
 
@@ -104,19 +106,79 @@ def quiet_optuna() -> None:
     warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes")
 
 
+class _SilencedOnClosedPipe(io.TextIOBase):
+    """A text stream that, once its reader has gone (``| head``: EPIPE), discards what is
+    written instead of raising: the command finishes its work (a study and its outputs,
+    every tier of a promotion) and only stops printing."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+        self.closed_pipe = False
+
+    def _gone(self) -> None:
+        self.closed_pipe = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._inner.fileno())
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            try:
+                self._inner.write(text)
+                if getattr(self._inner, "line_buffering", True):
+                    self._inner.flush()
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self._inner.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    def isatty(self) -> bool:
+        return self._inner.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._inner.encoding
+
+
+def silence_closed_pipes() -> None:
+    """stdout and stderr keep working (silently) after their reader closed the pipe."""
+    if not isinstance(sys.stdout, _SilencedOnClosedPipe):
+        sys.stdout = _SilencedOnClosedPipe(sys.stdout)
+    if not isinstance(sys.stderr, _SilencedOnClosedPipe):
+        sys.stderr = _SilencedOnClosedPipe(sys.stderr)
+
+
 def run_main(prog: str, main: Callable[[], int]) -> NoReturn:
-    """Runs ``main`` and turns user mistakes into ``<prog>: error: ...`` with status 2."""
+    """Runs ``main`` and turns user mistakes into ``<prog>: error: ...`` with status 2.
+    A closed output pipe never ends the work: printing stops, the work goes on."""
+    silence_closed_pipes()
     try:
         code = main()
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         code = 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # What was stopped (a simulator child), if anything, is in the message.
+        print(f"\n{prog}: interrupted" + (f"; {exc}" if str(exc) else "") + "; it stopped before finishing",
+              file=sys.stderr)
         code = 130
     except BrokenPipeError:
-        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        # A stream not covered above: never exit 0 with work left undone.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 0
+        code = 1
     except OSError as exc:
         # A file or directory the program needs cannot be read or written (disk full,
         # read-only, permissions): the environment's fault, said in one line.

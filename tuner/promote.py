@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tuner._api import promote
-from tuner._cli import ArgumentParser, add_study_arguments, quiet_optuna, run_main
+from tuner._cli import ArgumentParser, add_study_arguments, quiet_optuna, run_main, sigterm_as_interrupt
 from tuner.config.paths import DEFAULT_BUDGETS
 
 __all__ = ["build_parser", "cli", "main"]
@@ -36,6 +36,7 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    sigterm_as_interrupt()
     quiet_optuna()
     promote(args.study, storage=args.storage, budgets=args.budgets, out_dir=args.out_dir, study_dir=args.study_dir,
             dry_run=args.dry_run, allow_unverified=args.allow_unverified,

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from tuner._api import reproduce
-from tuner._cli import ArgumentParser, run_main
+from tuner._cli import ArgumentParser, run_main, sigterm_as_interrupt
 
 __all__ = ["build_parser", "cli", "main"]
 
@@ -33,6 +33,7 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    sigterm_as_interrupt()
     result = reproduce(args.record, args.output_dir, quiet=args.quiet)
     if not result.compared:
         print(f"{PROG}: {result.message}", file=sys.stderr)

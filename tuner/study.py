@@ -53,7 +53,9 @@ def build_parser() -> ArgumentParser:
                    help="quick end-to-end check: 3 trials, 10 Monte Carlo runs, 100 ticks (study 'smoke' by default)")
     add_study_arguments(p, required=False, purpose="the study to create or resume")
     p.add_argument("--study-dir", metavar="DIR", type=Path,
-                   help="directory for trial artifacts and study outputs (default: studies/<study>)")
+                   help="directory for trial artifacts and study outputs, of this study alone (default: "
+                   "studies/<study>); its parent must exist unless --create-dirs")
+    p.add_argument("--create-dirs", action="store_true", help="create the parents of --study-dir")
     p.add_argument("--trials", metavar="N", type=positive_int("--trials"),
                    help=f"total number of finished trials the study should hold (default {DEFAULTS['trials']})")
     p.add_argument("--mc-runs", metavar="N", type=positive_int("--mc-runs"),
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             command_timeout=args.command_timeout, mc_threads=args.mc_threads, workers=args.workers,
             worker_index=args.worker_index, early_stop=args.early_stop, promote=not args.no_promote,
             quiet=args.quiet, self_contained_plots=args.self_contained_plots,
-            worker_argv=_cli.strip_flag(argv, "--workers"),
+            worker_argv=_cli.strip_flag(argv, "--workers"), create_dirs=args.create_dirs,
         )
     except StudyInterrupted as exc:
         print(f"\ninterrupted: the study is saved in {exc.storage}; resume with:\n  {_resume_command(argv)}",

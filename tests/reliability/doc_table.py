@@ -15,6 +15,8 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import test_rel_bad_input as bad  # noqa: E402
 import test_rel_kill_resume as kill  # noqa: E402
+import test_rel_ownership as own  # noqa: E402
+import test_rel_processes as procs  # noqa: E402
 import test_rel_promotion as prom  # noqa: E402
 import test_rel_signals as sig  # noqa: E402
 import test_rel_storage_faults as disk  # noqa: E402
@@ -68,6 +70,40 @@ for _id in ("montecarlo-runs-out-of-memory", "scenario-seeds-huge", "suite-repea
     _mark(f"{B}[{_id}]", 17)
 _mark(f"{B}[record-ticks-huge]", 18)
 
+O = "test_rel_ownership.py"
+OWN = f"{O}::test_a_mistake_is_refused_in_one_line_and_nothing_changes"
+PR = "test_rel_processes.py"
+PI = "test_rel_pipes.py"
+for _id in ("storage-typo-relative", "storage-typo-absolute"):
+    _mark(f"{OWN}[{_id}]", 19)
+for _id in ("other-storage-same-dir", "other-study-same-storage-and-dir", "same-study-other-dir",
+            "legacy-files-no-marker", "promote-other-study-dir"):
+    _mark(f"{OWN}[{_id}]", 20)
+for _id in ("inside-a-trial-dir", "configs", "configs-presets", "repository-root", "dot", "filesystem-root",
+            "holds-the-databases", "parent-missing", "promote-dot", "promote-root", "promote-studies"):
+    _mark(f"{OWN}[{_id}]", 21)
+_mark(f"{OWN}[foreign-sqlite]", 22)
+_mark(f"{O}::test_each_study_directory_holds_its_ownership_marker", 20)
+_mark(f"{O}::test_a_read_only_database_file_is_one_line_with_the_right_advice", 23)
+_mark(f"{O}::test_a_database_in_a_read_only_directory_is_one_line_with_the_right_advice", 23)
+_mark(f"{O}::test_create_dirs_creates_a_missing_parent_and_the_study_runs", 21)
+_mark(f"{PR}::test_a_second_process_on_a_sqlite_study_is_refused_and_the_first_stays_reproducible", 24)
+_mark("test_rel_kill_resume.py::test_two_restarts_at_once_retry_an_interrupted_trial_only_once", 24)
+_mark(f"{PR}::test_a_process_paused_past_the_heartbeat_grace_stops_in_one_line_when_its_trial_was_taken_over", 25)
+_mark(f"{PI}::test_a_study_piped_into_head_still_runs_every_trial_and_writes_its_outputs", 26)
+_mark(f"{PI}::test_a_promotion_piped_into_head_promotes_every_tier", 26)
+_mark(f"{PI}::test_an_evidence_pack_that_cannot_be_rewritten_is_an_error_not_a_stale_pack", 27)
+BU = "test_rel_build.py"
+PG = "test_rel_postgres.py"
+for _n in ("test_new_modification_times_do_not_rebuild", "test_other_source_content_rebuilds",
+           "test_a_target_directory_shared_through_a_symlink_is_said_so"):
+    _mark(f"{BU}::{_n}", 29)
+_mark(f"{PG}::test_four_workers_started_in_the_same_second_on_a_fresh_database_all_succeed", 30)
+_mark(f"{PG}::test_a_refused_connection_is_told_as_such", 31)
+_mark(f"{PG}::test_a_server_lost_during_a_study_is_told_as_such_with_the_resume_command", 31)
+for _c in procs.SIGNAL_CASES:
+    _mark(f"{PR}::test_an_interrupted_promote_or_reproduce_stops_its_child_and_says_so[{_c[0]}]", 28)
+
 SIGNAL_WHAT = {
     "term-in-monte-carlo": "SIGTERM while monte_carlo runs (trial 2)",
     "int-in-adversarial-suite": "Ctrl-C (SIGINT) while the adversarial suite runs (trial 1)",
@@ -116,8 +152,8 @@ def rows() -> list[tuple[str, str, str, str]]:
                 "each restart the same command", RESUME.replace("exit -9; ", "each leg exit -9, no completed trial lost; "),
                 "test_rel_kill_resume.py::test_killed_again_and_again_the_same_command_still_converges"))
     out.append(("SIGKILL (study)", "two restarts at once after a Ctrl-C (one pauses 3 s between reading the trials "
-                "and retrying, `recovery.scanned:1:sleep=3`)", "the interrupted trial is retried once; 6 counted trials, "
-                "no duplicate", "test_rel_kill_resume.py::test_two_restarts_at_once_retry_an_interrupted_trial_only_once"))
+                "and retrying, `recovery.scanned:1:sleep=3`)", "the second is refused in one line (one process per SQLite "
+                "study, exit 2); the interrupted trial is retried once; 6 counted trials, no duplicate", "test_rel_kill_resume.py::test_two_restarts_at_once_retry_an_interrupted_trial_only_once"))
     for ident, how in sig.SIGNAL_POINTS:
         out.append(("SIGTERM / Ctrl-C", SIGNAL_WHAT[ident], "exit 130; `interrupted: the study is saved in …; resume "
                     "with:` and the exact command; no trial RUNNING; that command finishes the study as the "
@@ -167,6 +203,56 @@ def rows() -> list[tuple[str, str, str, str]]:
                 "(`TUNER_FAULT=verify-evidence-tree:3:tamper`)", "that trial FAIL; its failure names `altered: "
                 "mc_summary.json`; not on the front; never promoted",
                 f"{T}::test_evidence_altered_during_a_trial_fails_that_trial"))
+    out.append(("Ownership", "two studies run (2 trials each)", "each study directory holds `.tuner-study.json`: "
+                "the SQLite file's absolute URL (a server URL without password), the study name, Optuna's study id",
+                f"{O}::test_each_study_directory_holds_its_ownership_marker"))
+    for c in own.CASES:
+        gone = f"; {', '.join(c.absent)} not created" if c.absent else ""
+        out.append(("Ownership", f"python -m {c.cli}: {c.what}",
+                    f"exit 2, one line: `{c.fragment}`; no file changed{gone}", f"{OWN}[{c.id}]"))
+    out.append(("Ownership", "`--study-dir new/parent/H5 --create-dirs`", "the parents are created; the study runs "
+                "and claims the directory", f"{O}::test_create_dirs_creates_a_missing_parent_and_the_study_runs"))
+    out.append(("Ownership", "resuming a study whose SQLite file is immutable (`chattr +i`)", "exit 2, one line: `the "
+                "database file is read-only` with the fix; never `not a usable SQLite database`, no traceback",
+                f"{O}::test_a_read_only_database_file_is_one_line_with_the_right_advice"))
+    out.append(("Ownership", "resuming a study whose database directory is immutable", "exit 2, one line: the "
+                "directory `is not writable` (SQLite's journal files); never `not a usable SQLite database`",
+                f"{O}::test_a_database_in_a_read_only_directory_is_one_line_with_the_right_advice"))
+    out.append(("Two processes", "the same study command started twice, and once more with another `--study-dir`, "
+                "while the first runs", "both later ones exit 2, one line `is being run by another process (pid …)` "
+                "(lock `<db>.<study>.lock` beside the database); the first gives the uninterrupted study bit for bit",
+                f"{PR}::test_a_second_process_on_a_sqlite_study_is_refused_and_the_first_stays_reproducible"))
+    out.append(("Two processes", "a study SIGSTOPped during trial 2 past the heartbeat grace (2 s); another worker "
+                "fails the stale trial and retries it; SIGCONT", "exit 1, one line `trial 2 was declared dead and "
+                "taken over …` and the resume command, no traceback; that command gives the uninterrupted study",
+                f"{PR}::test_a_process_paused_past_the_heartbeat_grace_stops_in_one_line_when_its_trial_was_taken_over"))
+    for ident, cli, fault, signum, child in procs.SIGNAL_CASES:
+        out.append(("Interrupted promote / reproduce", f"{'SIGTERM' if signum == 15 else 'Ctrl-C (SIGINT)'} to "
+                    f"`{cli}` while `{child}` runs (`{fault}`)", f"exit 130, `interrupted; stopped {child} (pid N)`; "
+                    "that process group is gone; no tier written",
+                    f"{PR}::test_an_interrupted_promote_or_reproduce_stops_its_child_and_says_so[{ident}]"))
+    out.append(("Closed pipe", "`tuner.study … 2>&1 | head -3`", "every trial runs, the outputs and the root pack are "
+                "written, exit 0; the study is the uninterrupted one",
+                f"{PI}::test_a_study_piped_into_head_still_runs_every_trial_and_writes_its_outputs"))
+    out.append(("Closed pipe", "`tuner.promote … | head -1`", "every tier a full run promotes is promoted, exit 0",
+                f"{PI}::test_a_promotion_piped_into_head_promotes_every_tier"))
+    out.append(("Closed pipe", "a file name with a line break in the study directory (the root pack cannot name it), "
+                "then `tuner.promote` and `tuner.study`", "exit 1, `root evidence pack … not written`, no `outputs in` "
+                "line, no traceback", f"{PI}::test_an_evidence_pack_that_cannot_be_rewritten_is_an_error_not_a_stale_pack"))
+    out.append(("Binaries", "every Rust source given a new modification time (a fresh clone)", "no rebuild "
+                "(cargo, replaced by a recording stand-in, is not run)", f"{BU}::test_new_modification_times_do_not_rebuild"))
+    out.append(("Binaries", "the recorded source digest differs from the sources'", "cargo build runs; the new "
+                "digest is recorded", f"{BU}::test_other_source_content_rebuilds"))
+    out.append(("Binaries", "`target/` is a symlink to another checkout's", "the build says `target/ is a symlink to …`",
+                f"{BU}::test_a_target_directory_shared_through_a_symlink_is_said_so"))
+    out.append(("PostgreSQL", "4 workers started in the same second on a fresh database, 3 rounds", "every worker "
+                "exits 0 (setup under an advisory lock); 4 counted trials",
+                f"{PG}::test_four_workers_started_in_the_same_second_on_a_fresh_database_all_succeed"))
+    out.append(("PostgreSQL", "a port where no server listens", "exit 2, one line `cannot open the database … running "
+                "and reachable`; never `free space`", f"{PG}::test_a_refused_connection_is_told_as_such"))
+    out.append(("PostgreSQL", "the server stopped (`pg_ctl stop -m immediate`) during trial 1", "exit 1, one line "
+                "`The database server could not be reached` and the resume command; never `free space`, no traceback",
+                f"{PG}::test_a_server_lost_during_a_study_is_told_as_such_with_the_resume_command"))
     for c in bad.CASES:
         prog = c.cli if c.cli in ("monte_carlo", "sim_eval") else f"python -m {c.cli}"
         env = " ".join(f"{k}={v!r}" if k.startswith("PARAPHINA_") else f"{k}={v}" for k, v in c.env)
@@ -178,6 +264,11 @@ def rows() -> list[tuple[str, str, str, str]]:
     return out
 
 
+def SAFETY_NODES() -> list[str]:  # noqa: N802
+    """The cases of the ownership, process and pipe files (issue 13)."""
+    return [r[3] for r in rows() if r[3].startswith((O, PR, PI, BU, PG))]
+
+
 def counts() -> dict[str, int]:
     by_cli: dict[str, int] = {}
     for c in bad.CASES:
@@ -185,12 +276,14 @@ def counts() -> dict[str, int]:
     faults = (len(kill.KILL_POINTS) + 4 + 1 + len(sig.SIGNAL_POINTS) + 1 + len(prom.PROMOTE_KILLS) + 1 + 5
               + len(disk.HANGS) + 1)
     tampering = len(tamp.TAMPERS) + 1
+    safety = len(SAFETY_NODES())
     return {
         "faults injected": faults,
         "tampering cases": tampering,
         "bad-input cases": len(bad.CASES),
         **{f"bad-input cases of {k}": v for k, v in by_cli.items()},
-        "cases tried in all": faults + tampering + len(bad.CASES),
+        "mistakes and process conflicts": safety,
+        "cases tried in all": faults + tampering + len(bad.CASES) + safety,
         "failures found and fixed": max(n for fixes in FAILED_BEFORE.values() for n in fixes),
         "cases that failed before their fix": len(FAILED_BEFORE),
     }
@@ -207,6 +300,9 @@ def counts_markdown() -> str:
         f"directories; {len(disk.HANGS)} hanging binaries; 1 evidence file altered during a trial)\n"
         f"- **Tampering cases: {c['tampering cases']}**\n"
         f"- **Bad-input cases: {c['bad-input cases']}** ({by_cli})\n"
+        f"- **Mistakes and process conflicts: {c['mistakes and process conflicts']}** (ownership and unsafe "
+        "directories, read-only and foreign databases, two processes, interrupted promote/reproduce, closed pipes, "
+        "binaries rebuilt, PostgreSQL workers and lost connections)\n"
         f"- **Cases tried in all: {c['cases tried in all']}**\n"
         f"- **Failures found and fixed: {c['failures found and fixed']}** "
         f"({c['cases that failed before their fix']} cases failed before their fix)\n"

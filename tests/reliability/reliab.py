@@ -106,8 +106,10 @@ def integrity(path: Path) -> str:
         con.close()
 
 
-def tree_digest(root: Path, skip_suffixes: tuple[str, ...] = ("-wal", "-shm")) -> dict[str, str]:
-    """Relative path -> sha256 of every file below ``root`` (symlinks by their target)."""
+def tree_digest(root: Path, skip_suffixes: tuple[str, ...] = ("-wal", "-shm", ".lock")) -> dict[str, str]:
+    """Relative path -> sha256 of every file below ``root`` (symlinks by their target).
+    SQLite's -wal/-shm and the ``flock`` files beside the database (which hold the
+    running process's pid) are runtime files, not content."""
     out: dict[str, str] = {}
     if not root.exists():
         return out

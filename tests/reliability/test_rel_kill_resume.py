@@ -113,7 +113,8 @@ def test_killed_again_and_again_the_same_command_still_converges(
 
 def test_two_restarts_at_once_retry_an_interrupted_trial_only_once(tmp_path: Path, suites: Path) -> None:
     """Two copies of the resume command started together (two terminals, or a scheduler
-    retrying): the interrupted trial must be retried once, not once per process."""
+    retrying): the interrupted trial must be retried once, not once per process. The
+    second is refused (one process per SQLite study) while the first runs."""
     r = study(tmp_path, NAME, suites, env={"TUNER_FAULT_POINT": "objective.sampled:3:int"})
     assert r.returncode == 130, r.stderr
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PARAPHINA_", "TUNER_"))}
@@ -125,7 +126,8 @@ def test_two_restarts_at_once_retry_an_interrupted_trial_only_once(tmp_path: Pat
     time.sleep(1.5)
     second = subprocess.Popen(cmd, cwd=tmp_path, env=base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     errs = [p.communicate(timeout=180)[1] for p in (first, second)]
-    assert first.returncode == 0 and second.returncode == 0, errs
+    assert first.returncode == 0, errs
+    assert second.returncode == 2 and "is being run by another process" in errs[1], errs
     s = load(tmp_path, NAME)
     retries = [t.number for t in s.get_trials() if t.system_attrs.get("failed_trial") == 2]
     assert len(retries) == 1, f"trial 2 retried {len(retries)} times: {retries}"

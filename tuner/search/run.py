@@ -18,13 +18,13 @@ from tuner.names import KNOB_NAMES
 from tuner.record import counted_trials, feasible_points
 from tuner.search.objective import IntegrityError, Objective, ObjectiveSettings, StudyDirError
 from tuner.search.progress import Progress
-from tuner.search.worker import ReservationLock, run_worker
+from tuner.search.worker import ReservationLock, TrialTakenOver, run_worker
 from tuner.session import recovery
 from tuner.session.settings import StudySettings
 from tuner.session.storage import StorageSpec
 from tuner.stats.hypervolume import trials_since_improvement
 
-__all__ = ["RunOptions", "StudyDirStopped", "run_local_workers", "run_trials"]
+__all__ = ["RunOptions", "StudyDirStopped", "TrialTakenOver", "run_local_workers", "run_trials"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def run_trials(
     study directory cannot be written."""
     say = _say(options.quiet)
     name = study.study_name
-    lock = recovery.WorkerLock(study_dir)
+    lock = recovery.WorkerLock.for_study(spec, name)
     alone = lock.acquire()
     reservation = ReservationLock(spec, name, study._storage)
     try:

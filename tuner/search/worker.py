@@ -28,10 +28,34 @@ from tuner._faults import checkpoint
 from tuner.record import counted_trials
 from tuner.session.storage import StorageSpec
 
-__all__ = ["ReservationLock", "run_worker"]
+__all__ = ["ReservationLock", "TrialTakenOver", "run_worker"]
 
 _POLL_S = (0.2, 2.0)  # first and longest wait between looks at a full study
 _TELL_AFTER_S = 15.0
+
+
+class TrialTakenOver(Exception):
+    """This process's running trial was declared dead and failed by another worker
+    (this process was paused longer than the heartbeat grace period): its result cannot
+    be stored, and the other worker retries the trial."""
+
+    def __init__(self, number: int | None) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def _is_takeover(exc: BaseException) -> bool:
+    """Whether Optuna refused a write because the trial was already finished by someone
+    else (``Cannot tell a FAIL trial.``, ``UpdateFinishedTrialError``)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, optuna.exceptions.UpdateFinishedTrialError) or (
+                isinstance(seen, ValueError) and str(seen).startswith("Cannot tell a ")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class ReservationLock:
@@ -103,7 +127,10 @@ def run_worker(
     trial whose worker died is retried once it is known dead instead of waited for
     forever."""
 
+    current: list[int] = []
+
     def gated(trial: optuna.Trial) -> Any:
+        current[:] = [trial.number]
         checkpoint("worker.trial_created")
         lock.release()  # the trial exists: other workers may count it now
         return objective(trial)
@@ -129,7 +156,13 @@ def run_worker(
                     recover()
             else:
                 start = True
-                study.optimize(gated, n_trials=1, catch=catch, callbacks=callbacks)
+                current.clear()
+                try:
+                    study.optimize(gated, n_trials=1, catch=catch, callbacks=callbacks)
+                except (ValueError, RuntimeError) as exc:
+                    if _is_takeover(exc):
+                        raise TrialTakenOver(current[0] if current else None) from None
+                    raise
                 checkpoint("worker.after_trial")
         finally:
             if lock.held:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import optuna
@@ -16,7 +16,11 @@ from tuner.session.sampler import make_sampler, sampler_available
 from tuner.session.settings import StudySettings
 from tuner.session.storage import StorageSpec, default_storage_url, make_storage, parse_storage
 
-__all__ = ["StudyRef", "open_existing", "open_study", "recorded_study_dir", "resolve_study"]
+__all__ = ["NoSuchStudy", "StudyRef", "open_existing", "open_study", "recorded_study_dir", "resolve_study"]
+
+
+class NoSuchStudy(InputError):
+    """The storage holds no study of that name."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,9 @@ class StudyRef:
 def resolve_study(name: str, storage: str | None) -> StudyRef:
     """Validates ``--study`` and ``--storage`` (default ``sqlite:///studies/<name>.db``)."""
     name = validate_study_name(name)
-    return StudyRef(name, parse_storage(storage or default_storage_url(name)))
+    if storage:
+        return StudyRef(name, parse_storage(storage))
+    return StudyRef(name, replace(parse_storage(default_storage_url(name)), default=True))
 
 
 def open_study(
@@ -60,7 +66,7 @@ def open_study(
         return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        raise InputError(
+        raise NoSuchStudy(
             f"--study {name}: no such study in {spec.redacted}"
             + (f"; studies there: {', '.join(sorted(names))}" if names else "")
         ) from None

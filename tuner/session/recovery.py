@@ -7,7 +7,8 @@ parameters, as a new trial whose system attribute ``failed_trial`` names the one
 replaces; the replaced trial is *superseded*. Neither counts toward ``--trials``.
 
 Dead RUNNING trials are found two ways. On one host, every worker holds a shared lock
-on ``<study dir>/.workers.lock``; a worker that can take it exclusively at start knows
+on a file named after the storage and the study (:meth:`WorkerLock.for_study`; not in
+the study directory, which two workers may name differently); a worker that can take it exclusively at start knows
 no other local worker is alive, so RUNNING trials started on this host are dead and
 are retried at once. Trials of other hosts are left to Optuna's heartbeat, whose
 callback (:func:`retry_stale_trial`) retries them the same way.
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import datetime
 import fcntl
+import hashlib
 import os
 import socket
+import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,7 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tuner._faults import checkpoint
 from tuner.errors import InputError
 from tuner.record import LEGACY_CONSTRAINTS_KEY, RETRY_HISTORY_KEY, RETRY_OF_KEY, Attr, superseded_numbers
-from tuner.session.storage import GRACE_PERIOD_S
+from tuner.session.storage import GRACE_PERIOD_S, StorageSpec
 
 __all__ = ["HOST_ENV", "StaleTrialRetry", "WorkerLock", "host_name", "recover_interrupted", "retry_trial", "worker_id"]
 
@@ -145,18 +148,32 @@ def _is_dead(t: FrozenTrial, host: str, no_live_local_worker: bool, single_host:
 
 
 class WorkerLock:
-    """Shared lock on ``<study dir>/.workers.lock`` held while a worker runs.
+    """Shared lock held while a worker runs (see :meth:`for_study` for where).
 
     :meth:`acquire` returns whether this worker was alone at start (it could take the
     lock exclusively); it then keeps a shared lock so later workers see it alive.
     """
 
-    def __init__(self, study_dir: Path) -> None:
-        self.path = study_dir / ".workers.lock"
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._fh: TextIO | None = None
 
+    @staticmethod
+    def for_study(spec: StorageSpec, study: str) -> WorkerLock:
+        """The lock of one study's workers on this host: keyed by the storage and the
+        study, never by the study directory (workers may be given different ones).
+        Beside a SQLite database; in the temporary directory for a server database."""
+        path = spec.sqlite_path
+        if path is not None:
+            return WorkerLock(path.with_name(f"{path.name}.{study}.workers.lock"))
+        # Keyed by what names the study wherever it is reached from (backend, database,
+        # study) and by this host's name in the study (TUNER_HOST), not by the URL's
+        # address: one host's workers may reach the server under different names.
+        ident = f"{spec.url.get_backend_name()}\0{spec.url.database}\0{study}\0{host_name()}"
+        key = hashlib.sha256(ident.encode())
+        return WorkerLock(Path(tempfile.gettempdir()) / f"tuner-{os.getuid()}-{key.hexdigest()[:20]}.workers.lock")
+
     def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115  (held until release())
         alone = True
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,10 +36,13 @@ __all__ = [
     "GRACE_PERIOD_S",
     "HEARTBEAT_INTERVAL_S",
     "StorageSpec",
+    "connection_advice",
     "default_storage_url",
+    "failure_advice",
     "make_storage",
     "parse_storage",
     "redact",
+    "sqlite_directory",
     "storage_failure",
 ]
 
@@ -74,9 +78,11 @@ _SUPPORTED = ("sqlite", "postgresql+psycopg", "postgresql")
 
 @dataclass(frozen=True)
 class StorageSpec:
-    """A validated storage URL (password included) and its redacted form."""
+    """A validated storage URL (password included) and its redacted form. ``default``:
+    the URL was not given (``sqlite:///studies/<study>.db``, whose directory is created)."""
 
     url: URL
+    default: bool = False
 
     @property
     def kind(self) -> str:
@@ -148,27 +154,85 @@ def parse_storage(url: str) -> StorageSpec:
     return StorageSpec(parsed)
 
 
-def _sqlite_prepare(path: Path, *, create: bool) -> None:
-    if not create and not path.exists():
-        raise InputError(f"--storage sqlite:///{path}: no such database file")
-    if path.exists() and path.is_dir():
-        raise InputError(f"--storage sqlite:///{path}: is a directory")
+def _optuna_tables() -> frozenset[str]:
+    """The tables of Optuna's schema (from the installed Optuna's own models)."""
+    from optuna.storages._rdb import models  # noqa: PLC0415  (private module, read once)
+
+    return frozenset(models.BaseModel.metadata.tables) | {"alembic_version"}
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why SQLite could not write ``path`` (a read-only file, or a directory where its
+    journal files cannot be created), found by trying; None when both are writable."""
     parent = path.parent if str(path.parent) else Path(".")
-    if create:
+    if path.exists():
+        try:
+            os.close(os.open(path, os.O_RDWR))
+        except OSError as exc:
+            return (f"the database file is read-only ({exc.strerror}); make it writable (chmod u+w, or chattr -i) "
+                    "and rerun; the study in it is intact")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tuner-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return (f"its directory {parent} is not writable ({exc.strerror}): SQLite creates its journal files "
+                f"({path.name}-wal, {path.name}-shm) and the study's lock there; make the directory writable "
+                "and rerun; the database itself is intact")
+    return None
+
+
+def sqlite_directory(spec: StorageSpec) -> Path:
+    """The directory of a SQLite database, which must exist: a mistyped ``--storage`` must
+    not create directories (and a study there). Only the default storage's
+    ``studies/`` is created."""
+    path = spec.sqlite_path
+    assert path is not None
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        if not spec.default:
+            raise InputError(f"--storage sqlite:///{path}: the directory {parent} does not exist (a typo?); "
+                             "create it first if it is meant")
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"--storage sqlite:///{path}: cannot create {parent} ({exc.strerror})") from exc
+    return parent
+
+
+def _sqlite_prepare(spec: StorageSpec, *, create: bool, write: bool) -> None:
+    path = spec.sqlite_path
+    assert path is not None
+    if not create and not path.exists():
+        raise InputError(f"--storage sqlite:///{path}: no such database file")
+    if path.exists() and path.is_dir():
+        raise InputError(f"--storage sqlite:///{path}: is a directory")
+    if create:
+        sqlite_directory(spec)
+    if create or write:
+        why = _unwritable(path)
+        if why:
+            raise InputError(f"--storage sqlite:///{path}: {why}")
+    existed = path.exists()
     try:
         con = sqlite3.connect(str(path), timeout=60)
         try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            foreign = sorted(t for t in tables if t not in _optuna_tables() and not t.startswith("sqlite_"))
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+                raise InputError(f"--storage sqlite:///{path}: holds tables that are not Optuna's ({shown}): another "
+                                 "application's database; refused, nothing was added to it; give a file of its own")
             # WAL persists in the file; set it before SQLAlchemy opens a pool.
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA schema_version").fetchone()
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
-        raise InputError(f"--storage sqlite:///{path}: not a usable SQLite database ({exc})") from exc
+        why = _unwritable(path) if existed else None
+        if why:
+            raise InputError(f"--storage sqlite:///{path}: {why}") from None
+        raise InputError(f"--storage sqlite:///{path}: not a usable SQLite database ({exc})") from None
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -192,9 +256,8 @@ def make_storage(
     _check_heartbeat_env()
     engine_kwargs: dict[str, Any]
     if spec.kind == "sqlite":
-        path = spec.sqlite_path
-        assert path is not None
-        _sqlite_prepare(path, create=create)
+        # A worker writes: a read-only file or directory is said before any trial runs.
+        _sqlite_prepare(spec, create=create, write=stale_trial_callback is not None)
         engine_kwargs = {"connect_args": {"timeout": 60}}
     else:
         engine_kwargs = {
@@ -220,7 +283,8 @@ def make_storage(
         reason = " ".join(str(getattr(exc, "orig", exc) or exc).split())
         if spec.url.password:
             reason = reason.replace(spec.url.password, "***")
-        raise InputError(f"--storage {spec.redacted}: cannot open the database ({reason[:300]})") from None
+        advice = f"; {connection_advice()}" if spec.kind == "postgresql" else ""
+        raise InputError(f"--storage {spec.redacted}: cannot open the database ({reason[:300]}){advice}") from None
     except (RuntimeError, ValueError) as exc:
         # Optuna raises these for a foreign or newer schema.
         raise InputError(f"--storage {spec.redacted}: not an Optuna database this version can use ({exc})") from None
@@ -228,6 +292,27 @@ def make_storage(
         sqlalchemy.event.listen(storage.engine, "connect", _on_sqlite_connect)
         storage.engine.dispose()
     return storage
+
+
+_CONNECTION_WORDS = ("connection refused", "could not connect", "server closed the connection", "connection timeout",
+                     "timeout expired", "terminating connection", "could not translate host name",
+                     "connection is closed", "consuming input failed", "no route to host", "connection reset",
+                     "the connection is lost", "server conn crashed", "ssl syscall error")
+
+
+def connection_advice() -> str:
+    return ("check that the database server is running and reachable from this host (host, port, firewall) "
+            "and that the user and password are right")
+
+
+def failure_advice(spec: StorageSpec, why: str) -> str:
+    """The advice for a database error: a lost or refused server connection is not a
+    full disk."""
+    if spec.kind == "postgresql" and any(w in why.lower() for w in _CONNECTION_WORDS):
+        return "The database server could not be reached: " + connection_advice() + "; once it is back"
+    if "read-only" in why.lower() or "readonly" in why.lower():
+        return "The database is read-only: make it (and its directory) writable"
+    return "Free space or fix permissions"
 
 
 def storage_failure(exc: BaseException) -> str | None:

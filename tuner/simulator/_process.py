@@ -14,9 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CommandResult", "clean_env", "run_command"]
+__all__ = ["ChildStopped", "CommandResult", "clean_env", "run_command"]
 
 _STDERR_TAIL = 2000
+
+
+class ChildStopped(KeyboardInterrupt):
+    """An interruption (Ctrl-C, SIGTERM) that stopped the running simulator command and
+    its process group; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,12 @@ def run_command(
         _kill_group(proc)
         out, err = proc.communicate()
         timed_out = True
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM while waiting: do not leave the child running, and say so.
+        _kill_group(proc)
+        proc.wait()
+        raise ChildStopped(f"stopped {Path(args[0]).name} (pid {proc.pid}), which was running") from None
     except BaseException:
-        # Ctrl-C or SIGTERM while waiting: do not leave the child running.
         _kill_group(proc)
         proc.wait()
         raise

@@ -155,8 +155,9 @@ def _root_pack(study_dir: Path) -> Path:
     """A root evidence pack over the study directory (nested packs excluded), verified."""
     write = client.write_pack(study_dir)
     if not write.ok:
-        print(f"warning: root evidence pack of {study_dir} not written: {write.stderr_tail.strip()[-300:]}",
-              file=sys.stderr)
+        # The previous pack would stay, stale: never report it as written.
+        why = " ".join(write.stderr_tail.split())[-300:] or write.describe()
+        raise OSError(f"root evidence pack of {study_dir} not written ({why})")
     else:
         check = client.verify_tree(study_dir)
         if not check.ok:
