@@ -68,6 +68,7 @@ def test_killing_one_host_mid_trial_leaves_exactly_n_trials_and_the_lost_one_ret
 ) -> None:
     relays = {name: Relay(source=addr, target=(pg.host, pg.port)) for name, addr in HOSTS.items()}
     shared = tmp_path / "shared" / "mh"
+    shared.parent.mkdir()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("PARAPHINA_", "TUNER_"))}
     base_env.update(TUNER_DB_PASSWORD=pgserver.PASSWORD, TUNER_HEARTBEAT_INTERVAL="1", TUNER_HEARTBEAT_GRACE="4")
     common = ["--study", "mh", "--study-dir", str(shared), "--mc-threads", "1", "--no-promote",

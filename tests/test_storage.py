@@ -69,3 +69,12 @@ def test_sqlite_storage_uses_wal(tmp_path: Path) -> None:
     db = tmp_path / "w.db"
     make_storage(parse_storage(f"sqlite:///{db}"))
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_ownership_marker_never_holds_the_password(monkeypatch) -> None:
+    from tuner.session.ownership import storage_identity
+
+    monkeypatch.setenv("TUNER_DB_PASSWORD", "s3cret-from-env")
+    for url in ("postgresql+psycopg://tuner@db/studies", "postgresql+psycopg://tuner:s3cret-in-url@db/studies"):
+        ident = storage_identity(parse_storage(url))
+        assert "s3cret" not in ident and ident.startswith("postgresql+psycopg://tuner@db"), ident

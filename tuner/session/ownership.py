@@ -38,7 +38,8 @@ def storage_identity(spec: StorageSpec) -> str:
     path = spec.sqlite_path
     if path is not None:
         return f"sqlite:///{path.resolve()}"
-    return spec.url.set(password=None).render_as_string(hide_password=False)
+    # URL.set(password=None) keeps the password (None means 'unchanged'); replace it.
+    return spec.url._replace(password=None).render_as_string(hide_password=False)
 
 
 def read_marker(directory: Path) -> dict[str, Any] | None:
