@@ -33,6 +33,7 @@ from tuner.session.storage import storage_failure
 from tuner.simulator.build import ensure_binaries
 from tuner.views.frames import trials_frame as _trials_frame
 from tuner.views.outputs import write_study_outputs
+from tuner.views.report import promotion_report
 from tuner.views.tables import front_table
 
 if TYPE_CHECKING:
@@ -318,8 +319,14 @@ def _finish(
     try:
         try:
             if promote:
+                # The same rules as tuner.promote; a smoke study only says what it would do:
+                # its settings are too small to certify a preset.
+                if smoke:
+                    say("smoke study: no preset is written (smoke settings certify the pipeline, not a "
+                        "configuration); what the promoter would decide:")
                 promotion = _promote(study, spec=handle._ref.spec, budgets=budgets, budgets_path=Path(budgets_path),
-                                     study_dir=directory, out_dir=None, dry_run=False, allow_unverified=False, say=say)
+                                     study_dir=directory, out_dir=None, dry_run=smoke, allow_unverified=False,
+                                     report=promotion_report, say=say)
         finally:
             outputs = write_study_outputs(study, directory, budgets, self_contained_plots=self_contained_plots)
         say(f"outputs in {directory}: {', '.join(sorted(p.name for p in outputs))}")
@@ -345,9 +352,10 @@ def smoke_verdict(handle: Study, finished: int, failed: int, budgets: Budgets, p
         return f"smoke run FAILED: {failed} of {finished} trials failed (a simulator or evidence problem); see: {look}"
     runs = int(handle.settings.get("mc_runs") or 0)
     unreachable = budgets.unreachable_kill_tiers(runs)
-    promoted = [t for t, o in (promotion.tiers.items() if promotion else []) if o.promoted]
-    if promoted:
-        why = f"it promoted {', '.join(promoted)} on smoke settings: do not deploy those presets"
+    would = [t for t, o in (promotion.tiers.items() if promotion else []) if o.candidate_id and o.dry_run]
+    if would:
+        why = (f"it wrote no preset by design (a smoke study never does); on these settings it would have promoted "
+               f"{', '.join(would)}")
     elif promotion is None:
         why = "the promoter was not run (--no-promote)"
     elif len(unreachable) == len(budgets.tiers):
@@ -367,6 +375,7 @@ def promote(
     study_dir: str | Path | None = None,
     dry_run: bool = True,
     allow_unverified: bool = False,
+    allow_looser_alpha: bool = False,
     write_outputs: bool = True,
     self_contained_plots: bool | None = None,
     say: Callable[[str], None] | None = None,
@@ -389,7 +398,8 @@ def promote(
     directory = Path(study_dir).resolve() if study_dir else handle.study_dir
     result = _promote(handle.optuna, spec=handle._ref.spec, budgets=budget, budgets_path=Path(budgets),
                       study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None, dry_run=dry_run,
-                      allow_unverified=allow_unverified, say=say or (lambda _m: None))
+                      allow_unverified=allow_unverified, allow_looser_alpha=allow_looser_alpha,
+                      report=promotion_report, say=say or (lambda _m: None))
     if write_outputs and directory is not None and not dry_run:
         write_study_outputs(handle.optuna, directory, budget,
                             promoted_dir=Path(out_dir) if out_dir is not None else None,
