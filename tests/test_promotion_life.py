@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from e2e import FAST, real_bin, run_cli
+
 from tuner._io import sha256_file
 from tuner.config.paths import DEFAULT_PROMOTED_DIR, REPO_ROOT
 from tuner.promotion.provenance import RECORD_FILE

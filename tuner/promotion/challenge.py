@@ -31,7 +31,7 @@ from tuner.record import metrics_from_summary
 from tuner.simulator import client
 from tuner.simulator.summary import SummaryError, read_summary
 
-__all__ = ["Challenge", "SeedStream", "compare", "per_run_pnl", "rerun_incumbent"]
+__all__ = ["Challenge", "Rerun", "SeedStream", "compare", "per_run_pnl", "rerun_incumbent"]
 
 
 @dataclass(frozen=True)

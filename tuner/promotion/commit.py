@@ -113,6 +113,14 @@ def _roll_back(out_dir: Path, plan: dict[str, Any], say: Callable[[str], None]) 
             history.unlink()
 
 
+def _abort(out_dir: Path, plan: dict[str, Any], say: Callable[[str], None]) -> None:
+    """Rolls a failed promotion back, then drops its manifest (a killed promoter never
+    gets here: the next one finds the manifest)."""
+    _roll_back(out_dir, plan, say)
+    with contextlib.suppress(FileNotFoundError):
+        (out_dir / MANIFEST_FILE).unlink()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -154,7 +162,7 @@ def commit_promotion(out_dir: Path, writes: Iterable[TierWrite], say: Callable[[
             if w.history:
                 with open(w.tier_dir / HISTORY_FILE, "a", encoding="utf-8") as fh:
                     for line in w.history:
-                        fh.write(dumps_json(line, indent=None) + "\n")
+                        fh.write(dumps_json(line, indent=None))
                     fh.flush()
                     os.fsync(fh.fileno())
             if w.current is not None:
@@ -162,9 +170,7 @@ def commit_promotion(out_dir: Path, writes: Iterable[TierWrite], say: Callable[[
             _fsync_dir(w.tier_dir)
             checkpoint("promote.tier_done")
     except BaseException:
-        _roll_back(out_dir, plan, say)
-        with contextlib.suppress(FileNotFoundError):
-            manifest.unlink()
+        _abort(out_dir, plan, say)
         raise
     manifest.unlink()
     _fsync_dir(out_dir)
