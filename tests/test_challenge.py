@@ -13,7 +13,7 @@ from tuner.config.budgets import Tier
 from tuner.promotion.challenge import Rerun, compare
 from tuner.promotion.decision import Candidate
 
-TIER = Tier("open", max_kill_ucb=0.2, max_dd_cvar=1000.0, min_pnl_lcb_usd=0.0)
+TIER = Tier("aggressive", max_kill_ucb=0.2, max_dd_cvar=1000.0, min_pnl_lcb_usd=0.0)
 SUITES = {"research_v1": True, "adversarial_regression_v1": True}
 
 
@@ -47,7 +47,11 @@ def test_the_same_candidate_or_a_worse_one_keeps_the_incumbent() -> None:
 
 def test_a_worse_risk_bound_keeps_the_incumbent_even_with_better_pnl() -> None:
     ch, pnl, rerun = _setup(5.0)
-    v = compare(replace(ch, dd_cvar=150.0), pnl, rerun, TIER, 0.05)
+    v = compare(replace(ch, kill_ucb=0.15), pnl, rerun, TIER, 0.05)
+    assert not v.replace and any("kill_ucb" in r and "worse" in r for r in v.reasons)
+    # dd_cvar within the tier is reported, not required to improve, unless asked.
+    assert compare(replace(ch, dd_cvar=150.0), pnl, rerun, TIER, 0.05).replace
+    v = compare(replace(ch, dd_cvar=150.0), pnl, rerun, TIER, 0.05, risk=("kill_ucb", "dd_cvar"))
     assert not v.replace and any("dd_cvar" in r and "worse" in r for r in v.reasons)
 
 

@@ -353,15 +353,15 @@ def smoke_verdict(handle: Study, finished: int, failed: int, budgets: Budgets, p
     runs = int(handle.settings.get("mc_runs") or 0)
     unreachable = budgets.unreachable_kill_tiers(runs)
     would = [t for t, o in (promotion.tiers.items() if promotion else []) if o.candidate_id and o.dry_run]
-    if would:
-        why = (f"it wrote no preset by design (a smoke study never does); on these settings it would have promoted "
-               f"{', '.join(would)}")
-    elif promotion is None:
+    never = "it wrote no preset (a smoke study never does: its settings are too small to certify one)"
+    if promotion is None:
         why = "the promoter was not run (--no-promote)"
+    elif would:
+        why = f"{never}; on these settings it would have promoted {', '.join(would)}"
     elif len(unreachable) == len(budgets.tiers):
-        why = (f"it promotes nothing by design: {runs} Monte Carlo runs are too few for any tier's kill_ucb budget")
+        why = f"{never}; and {runs} Monte Carlo runs are too few for any tier's kill_ucb budget anyway"
     else:
-        why = "nothing was promoted (the tier lines above say why)"
+        why = f"{never}; and no candidate would pass (the tier lines above say why)"
     return (f"smoke run OK: the simulator, {finished} trials with verified evidence, the suites, the outputs and "
             f"the promoter all worked; {why}. Next, a real study: python -m tuner.study --study phaseA --trials 10")
 

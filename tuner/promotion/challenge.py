@@ -5,10 +5,15 @@ challenger's evidence (:class:`SeedStream`: the same first seed, runs and ticks)
 two are paired run by run (``mc_runs.jsonl``: one line per run with its ``seed`` and
 ``final_pnl``). The challenger replaces the incumbent only when it passes the tier, its
 ``pnl_mean`` is greater by a one-sided paired t-test at the tier's alpha
-(``scipy.stats.ttest_rel(..., alternative="greater")`` on the per-run PnL), and neither
-risk bound is worse (``kill_ucb`` and ``dd_cvar`` not above the incumbent's on the same
-seeds). An incumbent that no longer passes the tier with the current binary is reported,
-and any passing challenger replaces it.
+(``scipy.stats.ttest_rel(..., alternative="greater")`` on the per-run PnL), and its risk
+bound is not worse: ``kill_ucb`` (the one-sided upper bound of the kill rate) not above
+the incumbent's on the same seeds. ``dd_cvar`` must be within the tier's budget (the
+challenger passes the tier) and is compared and reported, but it is a point estimate,
+not a bound, and is not required to improve unless ``risk`` names it: on 20-run
+candidates every significant PnL improvement measured came with a higher ``dd_cvar``
+(docs/FORMATS.md), so requiring it would keep the first incumbent for ever. An
+incumbent that no longer passes the tier with the current binary is reported, and any
+passing challenger replaces it.
 
 :func:`rerun_incumbent` takes the seed stream as an argument so that the fresh
 confirmation seeds of the confirmation step can be passed in place of the study's.
@@ -112,8 +117,12 @@ def rerun_incumbent(record: dict[str, Any], seeds: SeedStream, work_dir: Path, t
     return Rerun(mc, c, pnl, tuple(failures or tier_failures(c, tier)))
 
 
+#: The statistics a challenger may not be worse on than the incumbent.
+RISK_BOUNDS = ("kill_ucb",)
+
+
 def compare(challenger: Candidate, challenger_pnl: dict[int, float], incumbent: Rerun, tier: Tier,
-            alpha: float) -> Challenge:
+            alpha: float, risk: tuple[str, ...] = RISK_BOUNDS) -> Challenge:
     """Whether ``challenger`` replaces the incumbent (see the module's docstring)."""
     inc = incumbent.candidate
     figures = {"pnl_mean": inc.pnl_mean, "pnl_lcb": inc.pnl_lcb, "kill_ucb": inc.kill_ucb, "dd_cvar": inc.dd_cvar,
@@ -142,7 +151,7 @@ def compare(challenger: Candidate, challenger_pnl: dict[int, float], incumbent: 
     if not (p < alpha):
         reasons.append(f"pnl_mean not better by the paired test: mean difference {mean_d:+.4f} over {len(common)} "
                        f"paired runs, p = {p:.4g} >= alpha {alpha}")
-    for stat in ("kill_ucb", "dd_cvar"):
+    for stat in risk:
         mine, theirs = float(getattr(challenger, stat)), float(getattr(inc, stat))
         if not (math.isfinite(mine) and math.isfinite(theirs)) or mine > theirs:
             reasons.append(f"{stat} {mine:.4g} is worse than the incumbent's {theirs:.4g} on the same seeds")
@@ -150,5 +159,7 @@ def compare(challenger: Candidate, challenger_pnl: dict[int, float], incumbent: 
         return Challenge(False, tuple(reasons), passes, n_pairs=len(common), mean_difference=mean_d, p_value=p,
                          incumbent=figures)
     return Challenge(True, (f"better pnl_mean by the paired test: mean difference {mean_d:+.4f} over {len(common)} "
-                            f"paired runs, p = {p:.4g} < alpha {alpha}; no worse risk bound",), passes,
+                            f"paired runs, p = {p:.4g} < alpha {alpha}; {', '.join(risk)} not worse; dd_cvar "
+                            f"{float(challenger.dd_cvar or math.nan):.4g} vs the incumbent's {float(inc.dd_cvar or math.nan):.4g} "
+                            f"(within the tier's {tier.max_dd_cvar})",), passes,
                      n_pairs=len(common), mean_difference=mean_d, p_value=p, incumbent=figures)
