@@ -208,3 +208,22 @@ def test_a_smoke_study_writes_no_preset_and_says_why(tmp_path: Path) -> None:
     assert "no preset is written" in r.stdout and "never does" in r.stdout, r.stdout
     after = sorted(str(p) for p in DEFAULT_PROMOTED_DIR.rglob("*")) if DEFAULT_PROMOTED_DIR.exists() else []
     assert after == before
+
+
+def test_the_report_is_linked_self_contained_and_renders_without_a_javascript_error(life: dict, browser) -> None:  # type: ignore[no-untyped-def]
+    from browser import file_url  # noqa: PLC0415  (the browser helpers, only for this test)
+
+    rec = json.loads((life["out"] / "aggressive" / RECORD_FILE).read_text())
+    page_path = life["out"] / "aggressive" / rec["report_file"]
+    text = page_path.read_text()
+    assert "<script src=" not in text  # Plotly is inside the page: nothing loaded from elsewhere
+    page = browser.page(file_url(page_path))
+    try:
+        page.wait_for("document.querySelectorAll('#pnl_hist .main-svg').length > 0")
+        page.wait_for("document.querySelectorAll('#dd_hist .main-svg').length > 0")
+        body = page.text()
+        assert "Decision" in body and rec["candidate_id"] in body and "incumbent, same seeds" in body
+        assert page.evaluate("document.getElementById('pnl_hist').data.length") == 2  # winner and incumbent
+        assert page.errors() == []
+    finally:
+        page.close()
