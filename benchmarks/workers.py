@@ -1,6 +1,7 @@
 """Scale-out on one host: trials per minute with 1, 2 and 3 local workers sharing a study
-on PostgreSQL (each monte_carlo on one thread), and the storage overhead per trial on
-PostgreSQL against SQLite.
+on PostgreSQL (each monte_carlo on one thread), the storage's cost per trial (server
+transactions per trial and the peak number of connections per worker, read from the
+server's own statistics), and the storage overhead per trial on PostgreSQL against SQLite.
 
     .venv/bin/python benchmarks/workers.py            # 30 trials of 200 runs x 600 ticks per setting
 
@@ -15,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +27,33 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pgserver  # noqa: E402
 from trial_cost import measure  # noqa: E402
+
+
+def _transactions(server: pgserver.PgServer) -> int:
+    out = server.psql("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                      f"WHERE datname = '{pgserver.DATABASE}'")
+    return int(out.strip())
+
+
+class _PeakConnections:
+    """Samples the server's client connections to the study database every 50 ms."""
+
+    def __init__(self, server: pgserver.PgServer) -> None:
+        self.server, self.peak, self._stop = server, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            out = self.server.psql("SELECT count(*) FROM pg_stat_activity "
+                                   f"WHERE datname = '{pgserver.DATABASE}' AND backend_type = 'client backend'")
+            self.peak = max(self.peak, int(out.strip()) - 1)  # minus this sampler's own connection
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
 
 
 def main() -> None:
@@ -45,12 +74,20 @@ def main() -> None:
                 cmd = [sys.executable, "-m", "tuner.study", "--study", f"w{workers}", "--storage", server.url(password=False),
                        "--trials", str(args.trials), "--mc-runs", str(args.mc_runs), "--mc-ticks", str(args.mc_ticks),
                        "--mc-threads", "1", "--workers", str(workers), "--no-promote", "--quiet"]
+                xacts = _transactions(server)
+                peak = _PeakConnections(server)
                 started = time.monotonic()
                 subprocess.run(cmd, cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL)
                 wall = time.monotonic() - started
+                connections = peak.stop()
+                # The server counts its statistics asynchronously; give it a moment.
+                time.sleep(1.0)
+                per_trial = (_transactions(server) - xacts) / args.trials
             rate = args.trials / wall * 60
             base = base or rate
-            print(f"  {workers} worker(s): {wall:6.1f} s, {rate:6.1f} trials/min ({rate / base:.2f}x one worker)")
+            print(f"  {workers} worker(s): {wall:6.1f} s, {rate:6.1f} trials/min ({rate / base:.2f}x one worker); "
+                  f"{per_trial:.0f} server transactions per trial; peak {connections} connections "
+                  f"({connections / workers:.1f} per worker)")
         with tempfile.TemporaryDirectory(prefix="storage_") as tmp:
             pg = measure(args.trials, args.mc_runs, args.mc_ticks, server.url(), Path(tmp), "pgcost", ["--mc-threads", "1"])
             lite = measure(args.trials, args.mc_runs, args.mc_ticks, None, Path(tmp), "litecost", ["--mc-threads", "1"])

@@ -30,9 +30,9 @@ def find_pg_bin() -> Path | None:
     return Path(versions[0]).parent if versions else None
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -42,10 +42,12 @@ class PgServer:
     data_dir: Path
     port: int
     run_as: str | None
+    host: str = "127.0.0.1"
 
-    def url(self, password: bool = True, user: str = USER, db: str = DATABASE) -> str:
+    def url(self, password: bool = True, user: str = USER, db: str = DATABASE, host: str | None = None,
+            port: int | None = None) -> str:
         auth = f"{user}:{PASSWORD}" if password else user
-        return f"postgresql+psycopg://{auth}@127.0.0.1:{self.port}/{db}"
+        return f"postgresql+psycopg://{auth}@{host or self.host}:{port or self.port}/{db}"
 
     def _cmd(self, *args: str) -> list[str]:
         return ["runuser", "-u", self.run_as, "--", *args] if self.run_as else list(args)
@@ -59,13 +61,15 @@ class PgServer:
         env = dict(os.environ, PGPASSWORD=PASSWORD)
         psql = self.bin_dir / "psql"
         exe = str(psql) if psql.exists() else "psql"
-        out = subprocess.run([exe, "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, "-d", db, "-At", "-c", sql],
+        out = subprocess.run([exe, "-h", self.host, "-p", str(self.port), "-U", USER, "-d", db, "-At", "-c", sql],
                              capture_output=True, text=True, env=env, timeout=60, check=True)
         return out.stdout
 
 
-def start() -> PgServer:
-    """Starts a throwaway server; raises RuntimeError with the reason when it cannot."""
+def start(host: str = "127.0.0.1") -> PgServer:
+    """Starts a throwaway server listening on ``host`` (a loopback address) only, taking
+    password logins from every loopback address; raises RuntimeError with the reason
+    when it cannot."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL server binaries not found (install Debian's postgresql package)")
@@ -80,7 +84,7 @@ def start() -> PgServer:
     pwfile.write_text(PASSWORD + "\n")
     if run_as:
         os.chown(pwfile, pwd.getpwnam(run_as).pw_uid, -1)
-    server = PgServer(bin_dir, data, _free_port(), run_as)
+    server = PgServer(bin_dir, data, _free_port(host), run_as, host)
     init = subprocess.run(
         server._cmd(str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "--pwfile", str(pwfile),
                     "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"),
@@ -88,7 +92,9 @@ def start() -> PgServer:
     )
     if init.returncode != 0:
         raise RuntimeError(f"initdb failed: {init.stderr.strip()[-500:]}")
-    opts = f"-c listen_addresses=127.0.0.1 -c port={server.port} -c unix_socket_directories={base} -c fsync=off -c max_connections=100"
+    with open(data / "pg_hba.conf", "a", encoding="utf-8") as hba:  # clients on any loopback address
+        hba.write("host all all 127.0.0.0/8 scram-sha-256\n")
+    opts = f"-c listen_addresses={host} -c port={server.port} -c unix_socket_directories={base} -c fsync=off -c max_connections=100"
     ctl = subprocess.run(
         server._cmd(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "-t", "60", "start"),
         capture_output=True, text=True, timeout=120,

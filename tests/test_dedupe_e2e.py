@@ -3,15 +3,17 @@ study keeps the population it was created with when ``--trials`` changes on resu
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
 
 from e2e import FAST, counted, load, run_cli
 from tuner.promotion.verify import verify_trial
-from tuner.record import Attr, StudyAttr
+from tuner.record import Attr, StudyAttr, TrialView, front_members
 from tuner.session.sampler import population_for
 from tuner.simulator.build import ensure_binaries
+from tuner.views.assess import feasible_ranks
 
 STUDY = "tuner.study"
 
@@ -63,6 +65,16 @@ def test_a_repeated_candidate_takes_the_stored_result_instead_of_a_second_simula
         # The evidence of a reused result is the original's directory, and it verifies.
         assert verify_trial(t, tmp_path / "studies" / "tiny").verified
     assert all(Attr.REUSED_FROM not in o.user_attrs for o in originals.values())
+    # Every front a user or the promoter sees lists a candidate once: the original.
+    study = load(tmp_path, "tiny")
+    front = front_members(study.best_trials)
+    assert len({t.user_attrs[Attr.CANDIDATE_ID] for t in front}) == len(front) >= 1
+    assert all(Attr.REUSED_FROM not in t.user_attrs for t in front)
+    rows = list(csv.DictReader((tmp_path / "studies" / "tiny" / "pareto.csv").open()))
+    assert sorted(r["candidate_id"] for r in rows) == sorted({r["candidate_id"] for r in rows})
+    assert {int(r["trial_number"]) for r in rows} <= {o.number for o in originals.values()}
+    ranks = feasible_ranks([TrialView.of(t) for t in study.trials])
+    assert not set(ranks) & {t.number for t in reused}
 
 
 def test_a_population_from_trials_is_stored_and_kept_when_trials_grows(tmp_path: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -13,8 +11,7 @@ import optuna
 import pytest
 
 import pgserver
-from e2e import FAST, real_bin, run_cli
-from faultbin import make_fault_bin
+from e2e import FAST, run_cli
 from tuner.record import counted_trials
 from tuner.simulator.build import ensure_binaries
 
@@ -79,33 +76,8 @@ def _pwfile(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_worker_killed_in_a_trial_is_retried_by_the_others(pg, tmp_path: Path) -> None:
-    env = {"TUNER_DB_PASSWORD": pgserver.PASSWORD, "TUNER_HEARTBEAT_INTERVAL": "1", "TUNER_HEARTBEAT_GRACE": "4"}
-    args = ["--study", "kill", "--storage", pg.url(password=False), "--trials", "9", "--mc-threads", "1",
-            "--no-promote", "--population", "4", *FAST]
-    # Create the study first, as a host would; then three "hosts" start workers.
-    assert run_cli("tuner.study", [*args[:-4], "--trials", "1", *FAST], tmp_path, env=env).returncode == 0
-    fbin = make_fault_bin(tmp_path / "fbin", real_bin())
-    victim_env = dict(env, TUNER_BIN_DIR=str(fbin), TUNER_FAULT="suite:3:kill_parent", TUNER_FAULT_DIR=str(tmp_path))
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("PARAPHINA_", "TUNER_"))}
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "tuner.study", *args], cwd=tmp_path,
-                         env={**full, **(victim_env if i == 0 else env)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for i in range(3)
-    ]
-    results = [p.communicate(timeout=300) for p in procs]
-    codes = [p.returncode for p in procs]
-    assert codes[0] == -9 and codes[1:] == [0, 0], (codes, [e[-800:] for _, e in results])
-    study = _study(pg, "kill")
-    trials = study.get_trials()
-    assert len(counted_trials(trials)) == 9
-    assert not [t for t in trials if t.state.name == "RUNNING"]
-    dead = [t for t in trials if t.state.name == "FAIL"]
-    assert len(dead) == 1
-    retries = [t for t in trials if t.system_attrs.get("failed_trial") == dead[0].number]
-    assert len(retries) == 1 and retries[0].state.name == "COMPLETE"
-    if len(dead[0].params) == len(retries[0].params):
-        assert retries[0].params == dead[0].params
+# A worker killed in a trial and retried by the others: tests/test_multihost.py (a whole
+# host's process group killed, the others on their own loopback addresses).
 
 
 def test_unreachable_server_and_wrong_password_are_one_line_errors(pg, tmp_path: Path) -> None:

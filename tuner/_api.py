@@ -23,7 +23,7 @@ from tuner.promotion.promoter import Promotion
 from tuner.promotion.promoter import promote as _promote
 from tuner.promotion.reproduce import Reproduction
 from tuner.promotion.reproduce import reproduce as _reproduce
-from tuner.record import TrialView, counted_trials, is_feasible
+from tuner.record import TrialView, counted_trials, front_members, is_feasible
 from tuner.search.run import RunOptions, StudyDirStopped, run_local_workers, run_trials
 from tuner.session.open import StudyRef, open_existing, open_study, recorded_study_dir, resolve_study
 from tuner.session.preflight import check_knob_domains, check_suites, require_suite_files
@@ -311,7 +311,7 @@ def _finish(
     outputs (so the plots mark this promotion's winners); a smoke run ends with its verdict."""
     study = handle.optuna
     run = _counts(handle, stop)
-    front = study.best_trials
+    front = front_members(study.best_trials)
     say(f"study {study.study_name}: {run.finished} finished trials ({run.feasible} feasible, {run.failed} failed); "
         f"Pareto front of feasible trials ({len(front)}):")
     say(front_table(front) if front else "  (empty: no feasible trial yet)")

@@ -35,8 +35,10 @@ __all__ = [
     "as_number",
     "counted_trials",
     "feasible_points",
+    "front_members",
     "interrupted_numbers",
     "is_feasible",
+    "is_repeat",
     "logical_index",
     "metrics_from_summary",
     "objective_values",
@@ -102,6 +104,19 @@ def is_feasible(t: FrozenTrial) -> bool:
     objective sets one."""
     c = t.constraints
     return t.state == TrialState.COMPLETE and bool(c) and all(v <= 0 for v in c.values())
+
+
+def is_repeat(t: FrozenTrial) -> bool:
+    """A trial that took an earlier trial's stored result for the same candidate
+    (:mod:`tuner.search.reuse`): the original stands for it on every front."""
+    return isinstance(t.user_attrs.get(Attr.REUSED_FROM), int)
+
+
+def front_members(best_trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+    """The Pareto front as users and the promoter see it: Optuna's ``best_trials`` that
+    are feasible, one trial per candidate (a repeat has its original's values, so
+    dropping it changes no other trial's membership)."""
+    return [t for t in best_trials if is_feasible(t) and not is_repeat(t)]
 
 
 def feasible_points(trials: Iterable[FrozenTrial]) -> list[tuple[float, ...] | None]:
@@ -259,6 +274,7 @@ class TrialView:
     failure: Mapping[str, Any] | None
     interrupted: bool
     retry_of: int | None
+    reused_from: int | None  #: the trial whose stored result this one took (a repeat)
     worker: str | None
     datetime_start: dt.datetime | None
     datetime_complete: dt.datetime | None
@@ -298,6 +314,7 @@ class TrialView:
             failure=ua.get(Attr.FAILURE) if isinstance(ua.get(Attr.FAILURE), Mapping) else None,
             interrupted=ua.get(Attr.INTERRUPTED) is True,
             retry_of=retry if isinstance(retry, int) else None,
+            reused_from=ua.get(Attr.REUSED_FROM) if isinstance(ua.get(Attr.REUSED_FROM), int) else None,
             worker=ua.get(Attr.WORKER) if isinstance(ua.get(Attr.WORKER), str) else None,
             datetime_start=t.datetime_start,
             datetime_complete=t.datetime_complete,

@@ -30,14 +30,22 @@ from tuner.record import is_feasible
 from tuner.config.paths import REPO_ROOT
 
 TRIALS = 6
-STUDY_ARGS = ["--trials", str(TRIALS), "--population", "4", "--no-promote", *FAST]
+#: Seed 7: its 6-trial front has four feasible members spread over risk and return (seed
+#: 42's has two, one dominating the other on everything the tiers gate), so each tier has
+#: its own winner. Scan: seeds 1-8 in docs/RELIABILITY.md's set-up note.
+SEED = 7
+STUDY_ARGS = ["--trials", str(TRIALS), "--population", "4", "--seed", str(SEED), "--no-promote", *FAST]
 
-#: Budgets with reachable tiers for 20-run candidates and different winners per tier.
+#: Budgets with reachable tiers for 20-run candidates and different winners per tier,
+#: read from the study's feasible front (pnl_mean / pnl_lcb / dd_cvar): 76.7 / 66.3 / 71.0,
+#: 20.5 / 10.7 / 51.4, 13.5 / 7.2 / 32.8 and 12.4 / 5.0 / 32.8. Conservative (dd_cvar <= 40,
+#: pnl_lcb >= 6) takes the third, balanced and aggressive the first. A change to the
+#: simulator or the search that moves these numbers needs these limits re-read.
 BUDGETS = """\
 alpha: 0.05
 tiers:
-  conservative: {max_kill_ucb: 0.2, max_dd_cvar: 250.0, min_pnl_lcb_usd: 10.0}
-  balanced:     {max_kill_ucb: 0.2, max_dd_cvar: 300.0, min_pnl_lcb_usd: 20.0}
+  conservative: {max_kill_ucb: 0.2, max_dd_cvar: 40.0, min_pnl_lcb_usd: 6.0}
+  balanced:     {max_kill_ucb: 0.2, max_dd_cvar: 100.0, min_pnl_lcb_usd: 20.0}
   aggressive:   {max_kill_ucb: 0.2, max_dd_cvar: 1000.0, min_pnl_lcb_usd: 0.0}
 """
 

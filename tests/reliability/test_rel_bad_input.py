@@ -175,6 +175,8 @@ CASES: list[Case] = [
          "TUNER_HEARTBEAT_INTERVAL not a number", env=(("TUNER_HEARTBEAT_INTERVAL", "abc"),)),
     Case("env-heartbeat-negative", "tuner.study", KEEP, "TUNER_HEARTBEAT_GRACE='-5'",
          "negative TUNER_HEARTBEAT_GRACE", env=(("TUNER_HEARTBEAT_GRACE", "-5"),)),
+    Case("env-host-colon", "tuner.study", KEEP, "TUNER_HOST='db:1': expected a host name",
+         "TUNER_HOST with a ':' (would break the worker id host:pid)", env=(("TUNER_HOST", "db:1"),)),
     # --- budgets file ------------------------------------------------------------------
     Case("budgets-missing", "tuner.study", (*KEEP, "--budgets", "missing.yaml"), "missing.yaml: file not found",
          "missing budgets file"),

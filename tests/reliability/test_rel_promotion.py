@@ -88,7 +88,7 @@ def test_concurrent_promoters_leave_complete_presets_and_replace_only_when_beate
     record; the others pause before they write theirs, so without mutual exclusion they
     would overwrite its preset (same second, same file name) before it writes its record."""
     other = tmp_path / "other_budgets.yaml"
-    other.write_text(budgets.read_text().replace("max_dd_cvar: 1000.0", "max_dd_cvar: 250.0"))
+    other.write_text(budgets.read_text().replace("max_dd_cvar: 1000.0", "max_dd_cvar: 40.0"))
     out = tmp_path / "promoted"
     # Start together just after a second boundary, so the promoters' time stamps (and
     # so their file names) collide.

@@ -37,7 +37,7 @@ from tuner.promotion.decision import Candidate, at_alpha, candidate_from_trial, 
 from tuner.promotion.history import current_record, event
 from tuner.promotion.provenance import build_record, preset_header, record_name, report_name
 from tuner.promotion.verify import Verification, trial_directory, verify_trial
-from tuner.record import Attr, is_feasible
+from tuner.record import Attr, front_members
 from tuner.session.settings import StudySettings
 from tuner.session.storage import StorageSpec
 from tuner.simulator.envfile import env_file_text
@@ -137,7 +137,7 @@ def _promote(
     report: Report | None,
     say: Callable[[str], None],
 ) -> Promotion:
-    front = [t for t in study.best_trials if is_feasible(t)]
+    front = front_members(study.best_trials)
     pairs = [(t, at_alpha(candidate_from_trial(t), budgets.alpha)) for t in front]
     by_key = {(c.candidate_id, c.trial_number): t for t, c in pairs}
     checked: dict[int, Verification] = {}

@@ -11,7 +11,7 @@ from typing import TextIO
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tuner.record import TrialView, counted_trials
+from tuner.record import TrialView, counted_trials, front_members
 
 __all__ = ["Progress", "duration", "fit", "terminal_width"]
 
@@ -71,7 +71,7 @@ class Progress:
         elapsed = time.monotonic() - self.started
         ran = max(done - self.done_at_start, 1)
         eta = elapsed / ran * max(self.target - done, 0)
-        front = study.best_trials
+        front = front_members(study.best_trials)
         best = max((TrialView.of(t).values or {}).get("pnl_mean", float("-inf")) for t in front) if front else None
         head = (f"[{done}/{self.target}] {duration(elapsed)} elapsed, ETA {duration(eta)}, front {len(front)}, "
                 f"best feasible pnl_mean " + ("-" if best is None else f"{best:,.2f}") + f" | #{trial.number} ")

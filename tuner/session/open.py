@@ -11,7 +11,7 @@ import optuna
 from tuner.errors import InputError
 from tuner.names import DIRECTIONS, KNOB_NAMES, METRIC_NAMES, validate_study_name
 from tuner.record import StudyAttr
-from tuner.session.recovery import StaleTrialRetry
+from tuner.session.recovery import StaleTrialRetry, host_name
 from tuner.session.sampler import make_sampler, sampler_available
 from tuner.session.settings import StudySettings
 from tuner.session.storage import StorageSpec, default_storage_url, make_storage, parse_storage
@@ -44,6 +44,8 @@ def open_study(
     """Creates or loads the study. The sampler is passed on creation and on every load:
     Optuna 5 would otherwise use TPE. A ``worker`` storage has heartbeats, and a trial
     whose worker went silent is retried with the same parameters."""
+    if worker:
+        host_name()  # a bad TUNER_HOST is refused before anything is stored
     storage = make_storage(spec, create=create,
                            stale_trial_callback=StaleTrialRetry(len(KNOB_NAMES)) if worker else None)
     if create:

@@ -26,14 +26,32 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from tuner._faults import checkpoint
+from tuner.errors import InputError
 from tuner.record import LEGACY_CONSTRAINTS_KEY, RETRY_HISTORY_KEY, RETRY_OF_KEY, Attr, superseded_numbers
 from tuner.session.storage import GRACE_PERIOD_S
 
-__all__ = ["StaleTrialRetry", "WorkerLock", "recover_interrupted", "retry_trial", "worker_id"]
+__all__ = ["HOST_ENV", "StaleTrialRetry", "WorkerLock", "host_name", "recover_interrupted", "retry_trial", "worker_id"]
+
+#: Environment variable naming this worker's host in the study (default: the hostname).
+#: Set it when machines share a hostname (containers on one network, cloned VMs): two
+#: hosts with one name would each take the other's live trials for their own dead ones.
+HOST_ENV = "TUNER_HOST"
+
+
+def host_name() -> str:
+    """The name this worker's host goes by in the study's trial records; InputError when
+    ``TUNER_HOST`` is set to something that cannot be one."""
+    name = os.environ.get(HOST_ENV)
+    if name is None:
+        return socket.gethostname()
+    if not name or ":" in name or name != name.strip() or not name.isprintable() or len(name) > 253:
+        raise InputError(f"{HOST_ENV}={name!r}: expected a host name of 1 to 253 printable characters "
+                         "without ':' or surrounding spaces")
+    return name
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{host_name()}:{os.getpid()}"
 
 
 def _host_of(worker: Any) -> str | None:
@@ -94,7 +112,7 @@ def recover_interrupted(
     trials = study.get_trials(deepcopy=False)
     checkpoint("recovery.scanned")
     superseded = superseded_numbers(trials)
-    host = socket.gethostname()
+    host = host_name()
     retried: list[int] = []
     for t in trials:
         if t.number in superseded:

@@ -112,8 +112,9 @@ def retried_as(trials: Sequence[FrozenTrial]) -> dict[int, int]:
 
 
 def feasible_ranks(views: Sequence[TrialView]) -> dict[int, int]:
-    """Trial number -> Pareto rank among the feasible trials (1 = the front)."""
-    feasible = [v for v in views if v.feasible]
+    """Trial number -> Pareto rank among the feasible trials (1 = the front), ranked one
+    per candidate: a repeat of an earlier trial's candidate has no rank of its own."""
+    feasible = [v for v in views if v.feasible and v.reused_from is None]
     ranks = pareto_ranks([candidate_from_trial(v) for v in feasible])
     return dict(zip((v.number for v in feasible), ranks, strict=True))
 

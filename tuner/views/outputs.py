@@ -24,7 +24,7 @@ from tuner._io import dumps_json, json_safe, write_atomic
 from tuner.config.budgets import Budgets
 from tuner.names import KNOB_NAMES, METRIC_NAMES, PROFILE_KNOB, trial_dir_name
 from tuner.promotion.decision import Candidate, candidate_from_trial, pareto_ranks, winner_order_key
-from tuner.record import RETRY_OF_KEY, Attr, as_number, counted_trials, is_feasible
+from tuner.record import RETRY_OF_KEY, Attr, as_number, counted_trials, is_feasible, is_repeat
 from tuner.session.settings import StudySettings
 from tuner.simulator import client
 from tuner.views.plots import write_plots
@@ -58,9 +58,9 @@ def trial_record(t: FrozenTrial) -> dict[str, Any]:
 
 
 def feasible_candidates(trials: Sequence[FrozenTrial]) -> list[tuple[FrozenTrial, Candidate, int]]:
-    """Feasible COMPLETE trials, with their candidate view and Pareto rank (1 = front),
-    in rank then winner order."""
-    feas = [t for t in trials if is_feasible(t)]
+    """Feasible COMPLETE trials, one per candidate (repeats left out), with their
+    candidate view and Pareto rank (1 = front), in rank then winner order."""
+    feas = [t for t in trials if is_feasible(t) and not is_repeat(t)]
     cands = [candidate_from_trial(t) for t in feas]
     ranks = pareto_ranks(cands)
     rows = list(zip(feas, cands, ranks, strict=False))
