@@ -195,7 +195,8 @@ def check_presets(out: Path, *, killed: bool = False) -> dict[str, dict[str, Any
         names = {p.name for p in tier_dir.iterdir()}
         visible = {n for n in names if not n.startswith(".")}
         own = {p.name for p in tier_dir.glob("*.record.json")}
-        assert visible <= {e.name for e in envs} | own | {"PROMOTION_RECORD.json", "history.jsonl"}, visible
+        reports = {p.name for p in tier_dir.glob("*.report.html")}
+        assert visible <= {e.name for e in envs} | own | reports | {"PROMOTION_RECORD.json", "history.jsonl"}, visible
         uncommitted = set((planned.get(tier_dir.name) or {}).get("created") or [])
         for name in own - uncommitted:
             rec = json.loads((tier_dir / name).read_text())
