@@ -35,6 +35,7 @@ from tuner.session.storage import GRACE_PERIOD_S, failure_advice, storage_failur
 from tuner.simulator.build import ensure_binaries
 from tuner.views.frames import trials_frame as _trials_frame
 from tuner.views.outputs import write_study_outputs
+from tuner.views.report import promotion_report
 from tuner.views.tables import front_table
 
 if TYPE_CHECKING:
@@ -375,8 +376,14 @@ def _finish(
     try:
         try:
             if promote:
+                # The same rules as tuner.promote; a smoke study only says what it would do:
+                # its settings are too small to certify a preset.
+                if smoke:
+                    say("smoke study: no preset is written (smoke settings certify the pipeline, not a "
+                        "configuration); what the promoter would decide:")
                 promotion = _promote(study, spec=handle._ref.spec, budgets=budgets, budgets_path=Path(budgets_path),
-                                     study_dir=directory, out_dir=None, dry_run=False, allow_unverified=False, say=say)
+                                     study_dir=directory, out_dir=None, dry_run=smoke, allow_unverified=False,
+                                     report=promotion_report, say=say)
         finally:
             outputs = write_study_outputs(study, directory, budgets, self_contained_plots=self_contained_plots)
         say(f"outputs in {directory}: {', '.join(sorted(p.name for p in outputs))}")
@@ -402,15 +409,16 @@ def smoke_verdict(handle: Study, finished: int, failed: int, budgets: Budgets, p
         return f"smoke run FAILED: {failed} of {finished} trials failed (a simulator or evidence problem); see: {look}"
     runs = int(handle.settings.get("mc_runs") or 0)
     unreachable = budgets.unreachable_kill_tiers(runs)
-    promoted = [t for t, o in (promotion.tiers.items() if promotion else []) if o.promoted]
-    if promoted:
-        why = f"it promoted {', '.join(promoted)} on smoke settings: do not deploy those presets"
-    elif promotion is None:
+    would = [t for t, o in (promotion.tiers.items() if promotion else []) if o.candidate_id and o.dry_run]
+    never = "it wrote no preset (a smoke study never does: its settings are too small to certify one)"
+    if promotion is None:
         why = "the promoter was not run (--no-promote)"
+    elif would:
+        why = f"{never}; on these settings it would have promoted {', '.join(would)}"
     elif len(unreachable) == len(budgets.tiers):
-        why = (f"it promotes nothing by design: {runs} Monte Carlo runs are too few for any tier's kill_ucb budget")
+        why = f"{never}; and {runs} Monte Carlo runs are too few for any tier's kill_ucb budget anyway"
     else:
-        why = "nothing was promoted (the tier lines above say why)"
+        why = f"{never}; and no candidate would pass (the tier lines above say why)"
     return (f"smoke run OK: the simulator, {finished} trials with verified evidence, the suites, the outputs and "
             f"the promoter all worked; {why}. Next, a real study: python -m tuner.study --study phaseA --trials 10")
 
@@ -424,6 +432,7 @@ def promote(
     study_dir: str | Path | None = None,
     dry_run: bool = True,
     allow_unverified: bool = False,
+    allow_looser_alpha: bool = False,
     write_outputs: bool = True,
     self_contained_plots: bool | None = None,
     say: Callable[[str], None] | None = None,
@@ -448,7 +457,8 @@ def promote(
         _check_promote_dir(handle, directory, explicit=study_dir is not None)
     result = _promote(handle.optuna, spec=handle._ref.spec, budgets=budget, budgets_path=Path(budgets),
                       study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None, dry_run=dry_run,
-                      allow_unverified=allow_unverified, say=say or (lambda _m: None))
+                      allow_unverified=allow_unverified, allow_looser_alpha=allow_looser_alpha,
+                      report=promotion_report, say=say or (lambda _m: None))
     if write_outputs and directory is not None and not dry_run:
         write_study_outputs(handle.optuna, directory, budget,
                             promoted_dir=Path(out_dir) if out_dir is not None else None,

@@ -27,6 +27,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would be promoted; write nothing")
     p.add_argument("--allow-unverified", action="store_true",
                    help="promote even when a winner's trial directory cannot be reached from this host (recorded)")
+    p.add_argument("--allow-looser-alpha", action="store_true",
+                   help="promote with budgets whose alpha is larger than the study's (refused otherwise; recorded)")
     p.add_argument("--self-contained-plots", action="store_true", default=None,
                    help="rewrite the study's plots with Plotly's JavaScript inside every page (default: the form "
                    "they already have)")
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_optuna()
     promote(args.study, storage=args.storage, budgets=args.budgets, out_dir=args.out_dir, study_dir=args.study_dir,
             dry_run=args.dry_run, allow_unverified=args.allow_unverified,
+            allow_looser_alpha=args.allow_looser_alpha,
             self_contained_plots=args.self_contained_plots,
             say=None if args.quiet else print)
     return 0

@@ -66,6 +66,9 @@ class Attr:
     EVIDENCE = "evidence"  #: digests recorded at trial time
     RUN = "run"  #: settings, seeds, commands and durations
     REUSED_FROM = "reused_from"  #: number of the trial whose stored result this one took (not simulated)
+    #: what made the evidence: git_commit, git_dirty, git_diff_sha256, binaries_sha256
+    #: (:func:`tuner.simulator.identity.provenance`, captured once per worker process)
+    PROVENANCE = "provenance"
 
 
 class StudyAttr:

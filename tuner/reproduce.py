@@ -1,11 +1,14 @@
-"""``python -m tuner.reproduce RECORD.json``: re-run a promoted candidate's Monte Carlo
-(same overlay, seeds, runs and ticks) in a fresh directory, verify its evidence pack,
-and compare its ``mc_summary.json`` with the trial's (the work is :func:`tuner.reproduce`).
+"""``python -m tuner.reproduce RECORD.json``: check that what goes live is what was
+certified, then re-run the promoted candidate's Monte Carlo (same overlay, seeds, runs
+and ticks) in a fresh directory, verify its evidence pack, and compare its
+``mc_summary.json`` with the digest recorded at trial time (the work is
+:func:`tuner.reproduce`; any record of a tier's ``history.jsonl`` works too).
 
-Exit 0 when identical; 1 when they differ (the differing fields are listed) or the
-new evidence does not verify; 2 on bad input (unreadable record, missing fields).
-Where the trial directory cannot be reached, the new summary is compared with the
-digest recorded at trial time.
+Exit 0 when identical; 1 when the promoted ``.env`` is not the record's
+``candidate_hash`` (the file and the key are named), a binary differs from the one the
+evidence was made with (named), a trial file changed after the trial (named), the
+summaries differ (the differing fields are listed) or the new evidence does not verify;
+2 on bad input (unreadable record, missing fields).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     result = reproduce(args.record, args.output_dir, quiet=args.quiet)
     if not result.compared:
         print(f"{PROG}: {result.message}", file=sys.stderr)
+        for d in result.differences:
+            print(f"  {d}", file=sys.stderr)
         return 1
     print(result.message)
     for d in result.differences:

@@ -43,7 +43,7 @@ _mark("test_rel_kill_resume.py::test_two_restarts_at_once_retry_an_interrupted_t
 _mark(f"{S}[term-writing-outputs]", 3)
 _mark(f"{P}[first-tier-env-written]", 4)
 _mark(f"{P}[second-tier-env-written]", 4)
-_mark("test_rel_promotion.py::test_concurrent_promoters_leave_complete_presets_and_the_last_writer_wins", 5)
+_mark("test_rel_promotion.py::test_concurrent_promoters_leave_complete_presets_and_replace_only_when_beaten", 5)
 _mark(f"{T}::test_evidence_altered_during_a_trial_fails_that_trial", 6)
 _mark(f"{D}::test_the_study_directory_turns_read_only_the_study_stops_cleanly_and_resumes", 7, 8)
 _mark(f"{D}::test_the_disk_fills_up_the_study_stops_cleanly_and_resumes_once_there_is_room[study-directory]", 7, 8)
@@ -168,8 +168,8 @@ def rows() -> list[tuple[str, str, str, str]]:
                     "promotes every tier's winner", f"{P}[{ident}]"))
     out.append(("Concurrent promoters", "4 promoters at once, same study and presets directory, same second; one with "
                 "other budgets pausing 1.5 s between .env and record, the others pausing before their .env",
-                "every exit 0; last writer wins; every record whole and matching its .env; no temporary file left",
-                "test_rel_promotion.py::test_concurrent_promoters_leave_complete_presets_and_the_last_writer_wins"))
+                "every exit 0; a later promoter replaces a tier only when it beats the incumbent on the same seeds; every record whole and matching its .env; no temporary file left",
+                "test_rel_promotion.py::test_concurrent_promoters_leave_complete_presets_and_replace_only_when_beaten"))
     out.append(("Disk full / read-only", "monte_carlo's own write hits ENOSPC (its output linked to /dev/full), trial 2",
                 "trial 2 FAIL with the command and `No space left on device`; the study goes on (5 COMPLETE); database "
                 "sound", f"{D}::test_the_binary_meets_a_full_disk_the_trial_fails_with_the_reason_and_the_study_goes_on"))

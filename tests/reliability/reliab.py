@@ -175,14 +175,18 @@ def check_presets(out: Path, *, killed: bool = False) -> dict[str, dict[str, Any
     whose sha256 is the record's ``candidate_hash`` and whose knobs give the record's
     ``candidate_id``; no temporary file is visible as a preset. Returns the records.
 
-    ``killed``: right after a promoter was killed, one ``.env`` per tier may be visible
-    without a record naming it, but only the one its staged record
-    (``.PROMOTION_RECORD.json.pending``, whole and parseable) names: two files cannot
-    appear in one atomic step, the record's rename is the commit point, and the next
-    promotion removes such an uncommitted ``.env``."""
+    ``killed``: right after a promoter was killed, files its manifest
+    (``<out>/.promotion.pending``, whole and parseable) lists as created may be visible
+    without a record naming them: removing the manifest is the commit point, and the
+    next promotion removes such uncommitted files."""
     records: dict[str, dict[str, Any]] = {}
     if not out.exists():
         return records
+    manifest = out / ".promotion.pending"
+    planned: dict[str, Any] = {}
+    if manifest.exists():
+        assert killed, f"{manifest} left behind"
+        planned = json.loads(manifest.read_text())["tiers"]
     for tier_dir in sorted(p for p in out.iterdir() if p.is_dir()):
         envs = sorted(tier_dir.glob("*.env"))
         for env in envs:
@@ -192,16 +196,13 @@ def check_presets(out: Path, *, killed: bool = False) -> dict[str, dict[str, Any
             assert "# Promoted configuration" in env.read_text().splitlines()[0], env
         names = {p.name for p in tier_dir.iterdir()}
         visible = {n for n in names if not n.startswith(".")}
-        assert visible <= {e.name for e in envs} | {"PROMOTION_RECORD.json"}, visible
-        uncommitted: set[str] = set()
-        pending = tier_dir / ".PROMOTION_RECORD.json.pending"
-        if pending.exists():
-            assert killed, f"{pending} left behind"
-            staged = json.loads(pending.read_text())
-            env = tier_dir / staged["env_file"]
-            if env.exists():
-                assert hashlib.sha256(env.read_bytes()).hexdigest() == staged["candidate_hash"]
-                uncommitted.add(env.name)
+        own = {p.name for p in tier_dir.glob("*.record.json")}
+        reports = {p.name for p in tier_dir.glob("*.report.html")}
+        assert visible <= {e.name for e in envs} | own | reports | {"PROMOTION_RECORD.json", "history.jsonl"}, visible
+        uncommitted = set((planned.get(tier_dir.name) or {}).get("created") or [])
+        for name in own - uncommitted:
+            rec = json.loads((tier_dir / name).read_text())
+            assert (tier_dir / rec["env_file"]).is_file(), f"{name} names a missing preset"
         record_path = tier_dir / "PROMOTION_RECORD.json"
         if not record_path.exists():
             assert {e.name for e in envs} <= uncommitted, f"{tier_dir}: preset {[e.name for e in envs]} without its record"

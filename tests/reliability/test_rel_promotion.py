@@ -4,12 +4,11 @@ several promoters writing the same presets at once.
 After any of these, each tier directory holds either nothing or complete presets: every
 visible ``.env`` is whole (header and the seven knobs), ``PROMOTION_RECORD.json`` parses,
 names an ``.env`` that exists, whose sha256 is the record's ``candidate_hash`` and whose
-knobs give the record's ``candidate_id``; no temporary file looks like a preset. Two
-files cannot appear in one atomic step: the record's rename is the commit point, and a
-promoter killed between the ``.env`` and that rename leaves its record staged beside it
-(``.PROMOTION_RECORD.json.pending``). Running the same command again removes such an
-uncommitted ``.env``, finishes the promotion, and leaves no preset that no record ever
-named and no temporary file.
+knobs give the record's ``candidate_id``; no temporary file looks like a preset. A
+promotion is all tiers or none: its manifest (``<out>/.promotion.pending``) names what it
+creates, and removing it is the commit point. Running the same command again rolls a
+killed promotion back (removing its uncommitted files and restoring the records),
+promotes, and leaves no preset that no record ever named and no temporary file.
 """
 
 from __future__ import annotations
@@ -81,7 +80,7 @@ def test_sigkill_during_promotion_leaves_no_half_written_preset(
     assert not [p for p in out.rglob(".*") if p.name != ".promote.lock"], "temporary files left behind"
 
 
-def test_concurrent_promoters_leave_complete_presets_and_the_last_writer_wins(
+def test_concurrent_promoters_leave_complete_presets_and_replace_only_when_beaten(
     tmp_path: Path, prom: dict[str, Any], budgets: Path
 ) -> None:
     """Four promoters at once on the same study and presets directory. The first uses

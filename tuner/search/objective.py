@@ -46,6 +46,7 @@ from tuner.session.recovery import worker_id
 from tuner.simulator import client
 from tuner.simulator._process import CommandResult
 from tuner.simulator.envfile import env_file_text
+from tuner.simulator.identity import provenance
 from tuner.simulator.outputs import SuiteVerdict, read_suite_verdict
 from tuner.simulator.summary import SummaryError, read_summary
 
@@ -107,6 +108,9 @@ class Objective:
         rel = _relative(tdir)
         trial.set_user_attr(Attr.CANDIDATE_ID, cid)
         trial.set_user_attr(Attr.TRIAL_DIR, str(tdir))
+        # Commit, dirty state and binary digests as they are when this evidence is made
+        # (hashed once per process, not per trial).
+        trial.set_user_attr(Attr.PROVENANCE, provenance())
 
         commands: list[dict[str, Any]] = []
 

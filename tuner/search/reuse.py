@@ -58,6 +58,8 @@ def take_stored_result(trial: optuna.Trial, cid: str, original: FrozenTrial) -> 
     trial.set_user_attr(Attr.REUSED_FROM, original.number)
     for key in _RESULT_ATTRS:
         trial.set_user_attr(key, ua[key])
+    if Attr.PROVENANCE in ua:  # the evidence's, not this process's
+        trial.set_user_attr(Attr.PROVENANCE, ua[Attr.PROVENANCE])
     run = dict(ua.get(Attr.RUN) or {})
     run.update(reused_from=original.number, commands=[], binary_seconds=0.0,
                seconds=round(time.monotonic() - started, 4))
