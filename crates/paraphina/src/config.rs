@@ -348,6 +348,9 @@ pub struct VenueParams {
     pub flow_k: f64,
     /// Quote latency (ms): informed traders see this much further ahead.
     pub latency_ms: f64,
+    /// Price grid of the venue's book (USD); 0 is a continuous price. Our bids are
+    /// rounded down to it and our asks up.
+    pub tick_size_usd: f64,
 }
 
 impl VenueParams {
@@ -383,7 +386,89 @@ pub struct MarketParams {
     pub impact_usd: f64,
     /// Latency at which informed traders see half of the next tick's move (ms).
     pub latency_half_ms: f64,
+    /// The diffusion's shocks per tick: `normal` (GBM) or `binomial` (±1 standard
+    /// deviation with equal probability, the walk of Avellaneda & Stoikov 2008).
+    pub diffusion_steps: DiffusionSteps,
+    /// How order flow fills our quotes.
+    pub flow: FlowRules,
+    /// One to [`MAX_VENUES`] venues.
     pub venues: Vec<VenueParams>,
+}
+
+/// The most venues a market may have: the hot path's per-venue arrays have this length
+/// (a market with fewer venues keeps the rest permanently down).
+pub const MAX_VENUES: usize = crate::market::N_VENUES;
+
+/// The diffusion's shock per tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffusionSteps {
+    Normal,
+    Binomial,
+}
+
+/// Probability that a side with intensity `lambda = A exp(-k d)` (per tick) is hit in a
+/// tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalProbability {
+    /// At least one arrival of a Poisson process within the tick: `1 - exp(-lambda)`.
+    Poisson,
+    /// `min(lambda, 1)`: the discretization of Avellaneda & Stoikov (2008), section 3.3.
+    Linear,
+}
+
+/// The mid the distance `d` of the arrival intensity is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalMid {
+    /// The mid when the quote was placed (the start of the tick).
+    Start,
+    /// The mid at the end of the tick, after its move (the convention that reproduces the
+    /// published Avellaneda-Stoikov table, `references.md`).
+    End,
+}
+
+/// How much of a quote an uninformed arrival takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillSize {
+    /// A uniform random share of the quoted size.
+    RandomShare,
+    /// One unit (1 TAO), or the quote if smaller; informed fills take one unit too.
+    Unit,
+}
+
+/// The rules of the fill model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowRules {
+    /// Informed flow fills a quote first, in full, when the move crosses it.
+    pub informed: bool,
+    pub arrival_probability: ArrivalProbability,
+    pub arrival_mid: ArrivalMid,
+    pub fill_size: FillSize,
+}
+
+impl Default for FlowRules {
+    fn default() -> Self {
+        FlowRules {
+            informed: true,
+            arrival_probability: ArrivalProbability::Poisson,
+            arrival_mid: ArrivalMid::Start,
+            fill_size: FillSize::RandomShare,
+        }
+    }
+}
+
+/// Where the quotes are centred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// Around the reservation price `S - gamma sigma^2 tau q` (Avellaneda-Stoikov).
+    Inventory,
+    /// Around the mid, whatever the inventory (the paper's benchmark strategy).
+    Symmetric,
 }
 
 impl Default for MarketParams {
@@ -398,6 +483,7 @@ impl Default for MarketParams {
             flow_a: a,
             flow_k: k,
             latency_ms: lat,
+            tick_size_usd: 0.0,
         };
         MarketParams {
             s0_usd: 250.0,
@@ -409,6 +495,8 @@ impl Default for MarketParams {
             basis_sigma_usd: 0.05,
             impact_usd: 1.0,
             latency_half_ms: 8000.0,
+            diffusion_steps: DiffusionSteps::Normal,
+            flow: FlowRules::default(),
             venues: vec![
                 v("extended", 2.0, 0.21, 50.0, 0.03, 0.67, 1.5, 120.0),
                 v("hyperliquid", 1.5, 0.19, 70.0, 0.0, 0.77, 1.4, 80.0),
@@ -448,6 +536,16 @@ pub struct StrategyParams {
     pub warn_spread_mult: f64,
     /// Largest single quote (TAO).
     pub max_order_tao: f64,
+    /// Quotes around the reservation price (`inventory`) or the mid (`symmetric`).
+    pub variant: Variant,
+    /// Avellaneda-Stoikov horizon: the skew uses `tau = T - t` (ticks left in the run)
+    /// instead of `tau_ticks`, and each half-spread gains `gamma sigma^2 (T - t) / 2`.
+    pub horizon_term: bool,
+    /// Hedge outside the band (false: never hedge).
+    pub hedging: bool,
+    /// Closest a quote may come to the venue mid (USD); negative lets a quote cross the
+    /// mid, as the reservation price of the Avellaneda-Stoikov model may.
+    pub min_quote_distance_usd: f64,
 }
 
 impl StrategyParams {
@@ -475,6 +573,10 @@ impl StrategyParams {
             ewma_weight: 0.05,
             warn_spread_mult: 1.5,
             max_order_tao: 5.0,
+            variant: Variant::Inventory,
+            horizon_term: false,
+            hedging: true,
+            min_quote_distance_usd: 0.01,
         }
     }
 }

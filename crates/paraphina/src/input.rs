@@ -331,6 +331,10 @@ number_rule!(
     FeeRange, "a fee in basis points in [0, 100]", |v| (0.0..=100.0).contains(&v)
 );
 number_rule!(
+    /// A maker fee in basis points: negative is a rebate.
+    MakerFeeRange, "a fee in basis points in [-100, 100] (negative: a rebate)", |v| (-100.0..=100.0).contains(&v)
+);
+number_rule!(
     /// A tick length: the simulator counts time in whole milliseconds.
     WholeMillis, "a positive number of seconds that is a whole number of milliseconds (e.g. 60 or 0.5)",
     |v| { let ms = v * 1000.0; (1.0..=1.0e12).contains(&ms) && (ms - ms.round()).abs() < 1e-6 }
@@ -342,6 +346,7 @@ pub type NonNegative = Num<ZeroOrMore>;
 pub type Probability = Num<BelowOne>;
 pub type ShrinkFactor = Num<Shrink>;
 pub type FeeBps = Num<FeeRange>;
+pub type MakerFeeBps = Num<MakerFeeRange>;
 pub type TickSeconds = Num<WholeMillis>;
 
 /// A whole number checked while parsing (`MIN` is the smallest accepted, `MAX` the

@@ -31,6 +31,7 @@ pub mod input;
 pub mod market;
 pub mod mc;
 pub mod output;
+pub mod reference;
 pub mod report;
 pub mod scenario;
 pub mod sim;

@@ -56,6 +56,12 @@ pub struct MeanMax {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Aggregate {
     pub pnl: Dist,
     pub max_drawdown: Dist,
@@ -65,6 +71,8 @@ pub struct Aggregate {
     pub hedge_volume_tao: MeanOnly,
     pub fees_usd: MeanOnly,
     pub max_abs_q_tao: MeanMax,
+    /// Inventory at the end of the runs (TAO).
+    pub final_q_tao: MeanStd,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -173,6 +181,10 @@ pub fn summarize(cfg: &SimConfig, overlay: &Overlay, seed: u64, results: &[RunRe
             max_abs_q_tao: MeanMax {
                 mean: mean_of(|r| r.max_abs_q_tao),
                 max: results.iter().map(|r| r.max_abs_q_tao).fold(f64::NEG_INFINITY, f64::max),
+            },
+            final_q_tao: {
+                let q: Vec<f64> = results.iter().map(|r| r.final_q_tao).collect();
+                MeanStd { mean: stats::mean(&q), std: stats::sample_std(&q) }
             },
         },
         tail_risk: TailRisk {

@@ -73,8 +73,9 @@ pub use output::{
 };
 pub use resolve::{
     Horizon, InitialState, Jumps, Market, Microstructure, PlacedShock, SCHEMA_VERSION, Scenario,
-    Seeds,
+    Seeds, Setup,
 };
+pub use schema::VolatilitySource;
 pub use schema::{AdversarialDoc, EntryDoc, InvariantsDoc, KillExpectation, Process, ScenarioDoc};
 
 pub(crate) use resolve::invariants as invariants_of;

@@ -25,7 +25,7 @@ use crate::market::price::PriceProcess;
 use crate::market::venue::basis_steps;
 use crate::strategy::hedging::hedge_qty;
 use crate::strategy::position::Position;
-use crate::strategy::quoting::Quoter;
+use crate::strategy::quoting::{Quoter, skew_horizon};
 use crate::strategy::risk::kill_check;
 use crate::strategy::vol::VolEstimator;
 use crate::stress::{CompiledStress, Regime};
@@ -48,6 +48,12 @@ pub struct Model {
     mkt_half: [f64; N_VENUES],
     slope: [f64; N_VENUES],
     basis_mean: [f64; N_VENUES],
+    /// Price grid per venue (USD; 0 continuous), and whether any venue has one.
+    tick_size: [f64; N_VENUES],
+    has_tick_size: bool,
+    /// Bit v set: slot v holds no venue (a market of fewer than [`N_VENUES`] venues);
+    /// such a slot is down on every tick.
+    absent: u32,
 }
 
 /// A configuration the simulator cannot run.
@@ -65,8 +71,8 @@ impl std::error::Error for ModelError {}
 impl Model {
     pub fn new(cfg: &SimConfig, stress: CompiledStress) -> Result<Model, ModelError> {
         let n = cfg.market.venues.len();
-        if n != N_VENUES {
-            return Err(ModelError(format!("venues: {n} given; the model has exactly {N_VENUES}")));
+        if n == 0 || n > N_VENUES {
+            return Err(ModelError(format!("venues: {n} given; accepted 1 to {N_VENUES}")));
         }
         if cfg.tick_ms == 0 {
             return Err(ModelError("tick_ms: 0 given; a positive number of milliseconds accepted".into()));
@@ -81,13 +87,18 @@ impl Model {
             mkt_half: [0.0; N_VENUES],
             slope: [0.0; N_VENUES],
             basis_mean: [0.0; N_VENUES],
+            tick_size: [0.0; N_VENUES],
+            has_tick_size: false,
+            absent: ((1u32 << N_VENUES) - 1) & !((1u32 << n) - 1),
         };
         for (i, v) in cfg.market.venues.iter().enumerate() {
             m.taker_fee[i] = v.taker_fee();
             m.mkt_half[i] = v.half_spread_usd;
             m.slope[i] = cfg.market.impact_usd / v.depth_tao;
             m.basis_mean[i] = v.basis_mean_usd;
+            m.tick_size[i] = v.tick_size_usd;
         }
+        m.has_tick_size = m.tick_size.iter().any(|t| *t > 0.0);
         Ok(m)
     }
 
@@ -151,14 +162,14 @@ impl Model {
                 vol.update(r);
             }
             let ratio = vol.ratio(p.vol_ref);
-            let down = outages.down(reg.down_mask, &mut orng);
+            let down = outages.down(reg.down_mask, &mut orng) | self.absent;
 
             // (2) risk check at fair value; a kill flattens as taker and ends the run.
             if let Some(reason) = kill_check(p, pos.equity(s), pos.q, s) {
                 // Flatten as taker; with every venue down, the emergency exit uses them all.
                 let mut quotes = self.taker_quotes(s, &basis, &reg, down);
                 if quotes.iter().all(|q| !q.live) {
-                    quotes = self.taker_quotes(s, &basis, &reg, 0);
+                    quotes = self.taker_quotes(s, &basis, &reg, self.absent);
                 }
                 if let Some(e) = execution::execute(&quotes, -pos.q) {
                     pos.trade(e.qty, e.avg_price, e.fees);
@@ -171,8 +182,14 @@ impl Model {
                 break;
             }
 
-            // (3) quotes on each live venue, from the state at the start of the tick.
-            let quotes = self.quoter.quote(p, s, vol.sigma_tick(), pos.q, ratio, reg.spread_mult, down);
+            // (3) quotes on each live venue, from the state at the start of the tick, on
+            // each venue's price grid.
+            let tau = skew_horizon(p, t, ticks);
+            let mut quotes = self.quoter.quote(p, s, vol.sigma_tick(), tau, pos.q, ratio, reg.spread_mult, down);
+            let mid = Self::mids(s, &basis, &reg);
+            if self.has_tick_size {
+                quotes.snap_to_grid(&mid, &self.tick_size);
+            }
             // The market moves; the next tick's return is drawn now so informed traders
             // with latency can see part of it.
             let r = r_next;
@@ -183,7 +200,6 @@ impl Model {
             let basis_new = basis_steps(&basis, &self.basis_mean, m.basis_theta, m.basis_sigma_usd, &mut mrng);
 
             // (4) fills from the order flow, booked.
-            let mid = Self::mids(s, &basis, &reg);
             let mid_new = Self::mids(s_new, &basis_new, &reg_new);
             let fills = self.fills.tick(&quotes, &mid, &mid_new, look, &FlowDraws::draw(&mut frng));
             book(&mut pos, &fills);
@@ -193,7 +209,7 @@ impl Model {
             reg = reg_new;
 
             // (5) hedge toward zero outside the band, on the best all-in venues.
-            let hq = hedge_qty(p, pos.q, ratio);
+            let hq = if p.hedging { hedge_qty(p, pos.q, ratio) } else { 0.0 };
             if hq != 0.0 {
                 let quotes = self.taker_quotes(s, &basis, &reg, down);
                 if let Some(e) = execution::execute(&quotes, hq) {

@@ -388,7 +388,7 @@ fn scenario_errors_are_one_line_with_file_line_column_key_and_what_is_accepted()
         ),
         (
             format!("{HEAD}market: {{process: gbm, vol: 0.06, drift: 0, jump_sigma: 0.1}}\n"),
-            "bad.yaml:5:57: market.jump_sigma: process gbm has no jumps",
+            "bad.yaml:5:57: market.jump_sigma: processes gbm and binomial_walk have no jumps",
         ),
         (
             format!(

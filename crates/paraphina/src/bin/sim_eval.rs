@@ -161,6 +161,24 @@ enum Command {
         #[arg(long, value_name = "Y")]
         gate_max_regression_pct: Option<f64>,
     },
+    /// Run a published reference experiment and print it beside the paper's values
+    Reference {
+        /// Experiment: avellaneda-stoikov (Avellaneda & Stoikov 2008, section 3.3)
+        #[arg(value_parser = ["avellaneda-stoikov"])]
+        experiment: String,
+        /// Paths per row
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(2..=100_000))]
+        paths: u64,
+        /// Seed of the first path (path i uses seed + i; every row the same seeds)
+        #[arg(long, default_value_t = 2008)]
+        seed: u64,
+        /// Scenario file instead of the shipped scenarios/reference/avellaneda_stoikov.yaml
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Print JSON instead of the table
+        #[arg(long)]
+        json: bool,
+    },
     /// Verify the evidence pack of one directory
     #[command(after_help = VERIFY_PACK_HELP)]
     VerifyEvidencePack {
@@ -230,6 +248,9 @@ fn main() -> ExitCode {
             gate_max_regression_usd,
             gate_max_regression_pct,
         ),
+        Command::Reference { experiment: _, paths, seed, scenario, json } => {
+            reference(paths, seed, scenario.as_deref(), json)
+        }
         Command::VerifyEvidencePack { dir } => verify_evidence_pack(&dir),
         Command::VerifyEvidenceTree { dir } => verify_evidence_tree(&dir),
         Command::WriteEvidencePack { dir } => write_evidence_pack(&dir),
@@ -341,6 +362,22 @@ fn run_scenario(path: &Path, output_dir: &Path) -> Outcome {
         } else {
             Outcome::Failed
         })
+    })();
+    result.unwrap_or_else(|outcome| outcome)
+}
+
+/// `sim_eval reference avellaneda-stoikov`: the knobs of the environment do not apply
+/// (the paper's strategy is the scenario's).
+fn reference(paths: u64, seed: u64, scenario: Option<&Path>, json: bool) -> Outcome {
+    let result = (|| -> Result<Outcome, Outcome> {
+        let (sc, label) = paraphina::reference::load_as_scenario(scenario).map_err(bad_input)?;
+        let report = paraphina::reference::avellaneda_stoikov(&sc, &label, paths, seed).map_err(bad_input)?;
+        if json {
+            println!("{}", paraphina::output::to_json_pretty(&report));
+        } else {
+            print!("{}", paraphina::reference::format_as_table(&report));
+        }
+        Ok(Outcome::Success)
     })();
     result.unwrap_or_else(|outcome| outcome)
 }

@@ -20,7 +20,7 @@ use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
 
 use super::{N_VENUES, per_venue};
-use crate::config::MarketParams;
+use crate::config::{ArrivalMid, ArrivalProbability, FillSize, MarketParams};
 use crate::fastmath;
 
 /// 1.0 when the tick holds an uninformed arrival, else 0.0, given `e`, a standard
@@ -77,6 +77,22 @@ pub struct Quotes {
     pub ask_size: f64,
     /// Bit v set: venue v is down and quotes nothing.
     pub down: u32,
+}
+
+impl Quotes {
+    /// Puts every quote on its venue's price grid (`tick` USD; 0 leaves it continuous),
+    /// away from the mid: bids rounded down, asks up.
+    pub fn snap_to_grid(&mut self, mid: &[f64; N_VENUES], tick: &[f64; N_VENUES]) {
+        for v in 0..N_VENUES {
+            let t = tick[v];
+            if t > 0.0 {
+                let bid = ((mid[v] - self.d_bid[v]) / t).floor() * t;
+                let ask = ((mid[v] + self.d_ask[v]) / t).ceil() * t;
+                self.d_bid[v] = mid[v] - bid;
+                self.d_ask[v] = ask - mid[v];
+            }
+        }
+    }
 }
 
 /// The flow variates of one tick, drawn before the fills so that the fill arithmetic has
@@ -155,19 +171,37 @@ pub struct FillModel {
     k: [f64; N_VENUES],
     /// Share of the next tick's move informed flow sees.
     lookahead: [f64; N_VENUES],
-    /// Maker fee as a fraction of notional.
+    /// Maker fee as a fraction of notional (negative: a rebate).
     maker_fee: [f64; N_VENUES],
+    /// 1.0 when informed flow trades, else 0.0.
+    informed: f64,
+    /// Share of the tick's move of the mid the arrival distance is measured after: 0
+    /// (the mid at the start of the tick) or 1 (at its end).
+    move_weight: f64,
+    /// Arrival probability `min(lambda, 1)` instead of `1 - exp(-lambda)`.
+    linear: bool,
+    /// Every fill is one unit (capped by the quote) instead of a random share.
+    unit: bool,
 }
 
 impl FillModel {
-    /// The constants of `market`'s venues (exactly [`N_VENUES`] of them).
+    /// The constants of `market`'s venues (at most [`N_VENUES`]; the slots of absent
+    /// venues stay zero: they are always down).
     pub fn new(market: &MarketParams) -> FillModel {
-        assert_eq!(market.venues.len(), N_VENUES, "the model has exactly {N_VENUES} venues");
+        assert!(market.venues.len() <= N_VENUES, "the model has at most {N_VENUES} venues");
+        let f = &market.flow;
         let mut m = FillModel {
             a: [0.0; N_VENUES],
             k: [0.0; N_VENUES],
             lookahead: [0.0; N_VENUES],
             maker_fee: [0.0; N_VENUES],
+            informed: if f.informed { 1.0 } else { 0.0 },
+            move_weight: match f.arrival_mid {
+                ArrivalMid::Start => 0.0,
+                ArrivalMid::End => 1.0,
+            },
+            linear: f.arrival_probability == ArrivalProbability::Linear,
+            unit: f.fill_size == FillSize::Unit,
         };
         for (i, v) in market.venues.iter().enumerate() {
             m.a[i] = v.flow_a;
@@ -193,27 +227,44 @@ impl FillModel {
         // The ten decay factors exp(-k d) in one batch: written over an array, the
         // exponential vectorizes (same bits as one at a time, a third faster overall).
         let mut xs = [0.0f64; 2 * N_VENUES];
+        let w = self.move_weight;
         for v in 0..N_VENUES {
-            xs[v] = -self.k[v] * quotes.d_ask[v];
-            xs[N_VENUES + v] = -self.k[v] * quotes.d_bid[v];
+            // With `arrival_mid: end` the distance is the quote's from the mid after the
+            // move (w = 1); with w = 0 this is -k d bit for bit.
+            let mv = w * (mid_new[v] - mid[v]);
+            xs[v] = -self.k[v] * (quotes.d_ask[v] - mv);
+            xs[N_VENUES + v] = -self.k[v] * (quotes.d_bid[v] + mv);
         }
         let decay = fastmath::exp_many(xs);
+        // Sizes and fractions under the fill-size rule (a unit fill takes one TAO).
+        let (ask_size, bid_size) = if self.unit {
+            (quotes.ask_size.min(1.0), quotes.bid_size.min(1.0))
+        } else {
+            (quotes.ask_size, quotes.bid_size)
+        };
         let mut fills = TickFills::default();
         for v in 0..N_VENUES {
-            let (f_ask, f_bid) = draws.fraction[v];
+            let (f_ask, f_bid) = if self.unit { (1.0, 1.0) } else { draws.fraction[v] };
+            // Under the linear rule the exponential variate becomes the uniform
+            // 1 - exp(-e): arrival when u < lambda, probability min(lambda, 1).
+            let (e_ask, e_bid) = if self.linear {
+                (-fastmath::exp_m1(-draws.e_ask[v]), -fastmath::exp_m1(-draws.e_bid[v]))
+            } else {
+                (draws.e_ask[v], draws.e_bid[v])
+            };
             // A venue that is down fills nothing (size 0), without a branch.
             let live = f64::from(u8::from(quotes.down & (1 << v) == 0));
             let informed_move = mid_new[v] - mid[v] + self.lookahead[v] * look;
             let a = self.a[v];
             let (d_ask, d_bid) = (quotes.d_ask[v], quotes.d_bid[v]);
 
-            let informed = f64::from(u8::from(informed_move >= d_ask));
-            let share = fill_share(informed, arrival(draws.e_ask[v], a, decay[v]), f_ask);
-            fills.sell.add(live * quotes.ask_size * share, mid[v] + d_ask, self.maker_fee[v]);
+            let informed = self.informed * f64::from(u8::from(informed_move >= d_ask));
+            let share = fill_share(informed, arrival(e_ask, a, decay[v]), f_ask);
+            fills.sell.add(live * ask_size * share, mid[v] + d_ask, self.maker_fee[v]);
 
-            let informed = f64::from(u8::from(-informed_move >= d_bid));
-            let share = fill_share(informed, arrival(draws.e_bid[v], a, decay[N_VENUES + v]), f_bid);
-            fills.buy.add(live * quotes.bid_size * share, mid[v] - d_bid, self.maker_fee[v]);
+            let informed = self.informed * f64::from(u8::from(-informed_move >= d_bid));
+            let share = fill_share(informed, arrival(e_bid, a, decay[N_VENUES + v]), f_bid);
+            fills.buy.add(live * bid_size * share, mid[v] - d_bid, self.maker_fee[v]);
         }
         fills
     }

@@ -1,10 +1,10 @@
 //! Fair value: geometric Brownian motion in log price with optional Poisson jumps.
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
 
-use crate::config::MarketParams;
+use crate::config::{DiffusionSteps, MarketParams};
 
 /// Per-tick parameters of the log fair-value process.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +17,8 @@ pub struct PriceProcess {
     pub jump_prob: f64,
     /// Standard deviation of a log jump.
     pub jump_sigma: f64,
+    /// ±1 shocks instead of normal ones.
+    pub binomial: bool,
 }
 
 impl PriceProcess {
@@ -27,6 +29,7 @@ impl PriceProcess {
             drift_tick: m.drift * dt_days,
             jump_prob: -(-m.jump_intensity * dt_days).exp_m1(),
             jump_sigma: m.jump_sigma,
+            binomial: m.diffusion_steps == DiffusionSteps::Binomial,
         }
     }
 
@@ -35,7 +38,11 @@ impl PriceProcess {
     /// the same path: common random numbers.
     #[inline]
     pub fn log_return(&self, rng: &mut Pcg64Mcg, vol_mult: f64) -> f64 {
-        let z: f64 = StandardNormal.sample(rng);
+        let z: f64 = if self.binomial {
+            if rng.next_u64() >> 63 == 0 { -1.0 } else { 1.0 }
+        } else {
+            StandardNormal.sample(rng)
+        };
         let u: f64 = rng.random();
         let sigma = self.sigma_tick * vol_mult;
         let jump = if u < self.jump_prob {

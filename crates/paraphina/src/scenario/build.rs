@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::resolve::{Scenario, raw_overlay};
-use super::schema::AdversarialDoc;
+use super::schema::{AdversarialDoc, VolatilitySource};
 use crate::config::{MarketParams, Overlay, SimConfig, StrategyParams};
 use crate::stress::{DEFAULT_OUTAGE_TICKS, Stress};
 
@@ -92,12 +92,28 @@ pub fn build(scenario: &Scenario, adversarial: &Adversarial, layers: &OverlayLay
     }
     market.vol = m.vol;
     market.drift = m.drift;
+    if m.process == crate::scenario::Process::BinomialWalk {
+        market.diffusion_steps = crate::config::DiffusionSteps::Binomial;
+    }
+    if let Some(b) = m.basis_sigma_usd {
+        market.basis_sigma_usd = b;
+    }
     // A gbm market keeps the default jump size so that an adversarial jump intensity
     // has jumps to draw.
     (market.jump_intensity, market.jump_sigma) = match m.jumps {
         Some(j) => (j.intensity, j.sigma),
         None => (0.0, default_jump_sigma),
     };
+
+    let setup = &scenario.setup;
+    if let Some(venues) = &setup.venues {
+        market.venues = venues.clone();
+    }
+    let f = &mut market.flow;
+    f.informed = setup.informed.unwrap_or(f.informed);
+    f.arrival_probability = setup.arrival_probability.unwrap_or(f.arrival_probability);
+    f.arrival_mid = setup.arrival_mid.unwrap_or(f.arrival_mid);
+    f.fill_size = setup.fill_size.unwrap_or(f.fill_size);
 
     let ms = &scenario.microstructure;
     for v in &mut market.venues {
@@ -121,11 +137,24 @@ pub fn build(scenario: &Scenario, adversarial: &Adversarial, layers: &OverlayLay
         market.jump_intensity = j;
     }
 
+    let mut strategy = StrategyParams::resolve(&overlay);
+    strategy.variant = setup.variant.unwrap_or(strategy.variant);
+    strategy.gamma = setup.gamma.unwrap_or(strategy.gamma);
+    strategy.horizon_term = setup.horizon_term.unwrap_or(strategy.horizon_term);
+    strategy.hedging = setup.hedging.unwrap_or(strategy.hedging);
+    strategy.min_edge_usd = setup.min_edge_usd.unwrap_or(strategy.min_edge_usd);
+    strategy.min_quote_distance_usd = setup.min_quote_distance_usd.unwrap_or(strategy.min_quote_distance_usd);
+    strategy.base_size_tao = setup.quote_size_tao.unwrap_or(strategy.base_size_tao);
+    if setup.volatility == Some(VolatilitySource::Known) && market.vol > 0.0 {
+        // The market's volatility, never re-estimated: the vol ratio stays 1.
+        strategy.vol_ref = market.vol;
+        strategy.ewma_weight = 0.0;
+    }
     let config = SimConfig {
         ticks: scenario.horizon.steps,
         tick_ms: scenario.horizon.tick_ms,
         market,
-        strategy: StrategyParams::resolve(&overlay),
+        strategy,
     };
     let stress = Stress {
         venue_outage_prob: adversarial.venue_outage_prob.unwrap_or(0.0),

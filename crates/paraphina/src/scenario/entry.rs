@@ -147,8 +147,10 @@ pub fn resolve_entry(
         (None, Some(b)) => b.microstructure,
         (None, None) => Default::default(),
     };
+    // Venues, flow rules and strategy settings come from the scenario file only.
+    let setup = base.as_ref().map(|b| b.setup.clone()).unwrap_or_default();
     let shocks = match (&e.shocks, &base) {
-        (Some(s), _) => shocks(s, file, &format!("{}.shocks", place.key))?,
+        (Some(s), _) => shocks(s, file, &format!("{}.shocks", place.key), &setup)?,
         (None, Some(b)) => b.shocks.clone(),
         (None, None) => Vec::new(),
     };
@@ -168,6 +170,7 @@ pub fn resolve_entry(
         initial_state,
         market,
         microstructure,
+        setup,
         shocks,
         invariants,
     };

@@ -287,6 +287,7 @@ mod tests {
             hedge_volume_tao: 0.0,
             fees_usd: 0.0,
             max_abs_q_tao: 0.0,
+            final_q_tao: 0.0,
             mean_abs_q_tao: 0.0,
             taker_cost_usd: 0.0,
             last_fill_tick: None,

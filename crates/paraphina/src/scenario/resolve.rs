@@ -6,10 +6,12 @@ use serde_saphyr::Spanned;
 
 use super::invariants::Invariants;
 use super::schema::{
-    HorizonDoc, InitialStateDoc, InvariantsDoc, KillExpectation, MarketDoc, MicrostructureDoc,
-    Process, ScenarioDoc, SeedsDoc, ShockDoc, ShockType,
+    FlowDoc, HorizonDoc, InitialStateDoc, InvariantsDoc, KillExpectation, MarketDoc, MicrostructureDoc,
+    Process, ScenarioDoc, SeedsDoc, ShockDoc, ShockType, StrategyDoc, VenueDoc, VolatilitySource,
 };
-use crate::config::{Knob, MarketParams, Overlay};
+use crate::config::{
+    ArrivalMid, ArrivalProbability, FillSize, Knob, MAX_VENUES, MarketParams, Overlay, VenueParams, Variant,
+};
 use crate::input::{Ident, InputError, NonNegative, Place};
 use crate::stress::{Shock, ShockKind};
 
@@ -26,8 +28,105 @@ pub struct Scenario {
     pub initial_state: InitialState,
     pub market: Market,
     pub microstructure: Microstructure,
+    /// The venues, flow rules and strategy settings the file gives (written into the
+    /// outputs only when it gives any).
+    #[serde(skip_serializing_if = "Setup::is_default")]
+    pub setup: Setup,
     pub shocks: Vec<PlacedShock>,
     pub invariants: Invariants,
+}
+
+/// What a scenario sets of the market's venues, the fill model's rules and the strategy
+/// beyond the knobs. `None` keeps the model's or the profile's value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Setup {
+    /// The venues, 1 to [`MAX_VENUES`], complete (each from the model's venue at its
+    /// position with the file's keys applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venues: Option<Vec<VenueParams>>,
+    pub informed: Option<bool>,
+    pub arrival_probability: Option<ArrivalProbability>,
+    pub arrival_mid: Option<ArrivalMid>,
+    pub fill_size: Option<FillSize>,
+    pub variant: Option<Variant>,
+    pub gamma: Option<f64>,
+    pub horizon_term: Option<bool>,
+    pub hedging: Option<bool>,
+    pub volatility: Option<VolatilitySource>,
+    pub min_edge_usd: Option<f64>,
+    pub min_quote_distance_usd: Option<f64>,
+    pub quote_size_tao: Option<f64>,
+}
+
+impl Setup {
+    pub fn is_default(&self) -> bool {
+        *self == Setup::default()
+    }
+}
+
+/// The `venues`, `flow` and `strategy` sections of a scenario file.
+pub(crate) fn setup(
+    venues: Option<&Spanned<Vec<Spanned<VenueDoc>>>>,
+    flow: Option<&FlowDoc>,
+    strategy: Option<&Spanned<StrategyDoc>>,
+    file: &str,
+) -> Result<Setup, InputError> {
+    let mut out = Setup::default();
+    if let Some(list) = venues {
+        let place = place_of(file, list, "venues");
+        let n = list.value.len();
+        if n == 0 || n > MAX_VENUES {
+            return Err(place.error(format!("{n} venues given; accepted 1 to {MAX_VENUES}")));
+        }
+        let defaults = MarketParams::default().venues;
+        let mut resolved: Vec<VenueParams> = Vec::with_capacity(n);
+        for (i, doc) in list.value.iter().enumerate() {
+            let d = &doc.value;
+            let name = d.name.value.trim().to_string();
+            if name.is_empty() || resolved.iter().any(|v| v.name == name) {
+                return Err(place_of(file, &d.name, &format!("venues[{i}].name")).error(format!(
+                    "{:?} given; expected a non-empty name no other venue has",
+                    d.name.value
+                )));
+            }
+            let mut v = defaults[i].clone();
+            v.name = name;
+            let set = |slot: &mut f64, x: Option<f64>| {
+                if let Some(x) = x {
+                    *slot = x;
+                }
+            };
+            set(&mut v.flow_a, d.arrival_a_per_tick.map(|x| x.get()));
+            set(&mut v.flow_k, d.arrival_k_per_usd.map(|x| x.get()));
+            set(&mut v.maker_fee_bps, d.maker_fee_bps.map(|x| x.get()));
+            set(&mut v.taker_fee_bps, d.taker_fee_bps.map(|x| x.get()));
+            set(&mut v.half_spread_usd, d.half_spread_usd.map(|x| x.get()));
+            set(&mut v.depth_tao, d.depth_tao.map(|x| x.get()));
+            set(&mut v.basis_mean_usd, d.basis_mean_usd.map(|x| x.get()));
+            set(&mut v.latency_ms, d.latency_ms.map(|x| x.get()));
+            set(&mut v.tick_size_usd, d.tick_size_usd.map(|x| x.get()));
+            resolved.push(v);
+        }
+        out.venues = Some(resolved);
+    }
+    if let Some(f) = flow {
+        out.informed = f.informed;
+        out.arrival_probability = f.arrival_probability;
+        out.arrival_mid = f.arrival_mid;
+        out.fill_size = f.fill_size;
+    }
+    if let Some(st) = strategy {
+        let st = &st.value;
+        out.variant = st.variant;
+        out.gamma = st.gamma.map(|x| x.get());
+        out.horizon_term = st.horizon_term;
+        out.hedging = st.hedging;
+        out.volatility = st.volatility;
+        out.min_edge_usd = st.min_edge_usd.map(|x| x.get());
+        out.min_quote_distance_usd = st.min_quote_distance_usd.map(|x| x.get());
+        out.quote_size_tao = st.quote_size_tao.map(|x| x.get());
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -74,6 +173,9 @@ pub struct Market {
     pub drift: f64,
     /// None for `gbm`.
     pub jumps: Option<Jumps>,
+    /// The basis noise (USD per tick), when the file sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis_sigma_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -110,6 +212,8 @@ impl Scenario {
                 )),
             );
         }
+        let setup = setup(doc.venues.as_ref(), doc.flow.as_ref(), doc.strategy.as_ref(), file)?;
+        let shocks = shocks(doc.shocks.as_deref().unwrap_or_default(), file, "shocks", &setup)?;
         let scenario = Scenario {
             id: doc.id,
             description: doc.description,
@@ -125,7 +229,8 @@ impl Scenario {
                 .as_ref()
                 .map(microstructure)
                 .unwrap_or_default(),
-            shocks: shocks(doc.shocks.as_deref().unwrap_or_default(), file, "shocks")?,
+            setup,
+            shocks,
             invariants: match &doc.invariants {
                 Some(i) => invariants(i, &place_of(file, i, "invariants")),
                 None => Invariants::default(),
@@ -213,11 +318,11 @@ pub(crate) fn market(doc: &Spanned<MarketDoc>, place: &Place) -> Result<Market, 
         (&m.jump_sigma, "jump_sigma"),
     ];
     let jumps = match m.process {
-        Process::Gbm => {
+        Process::Gbm | Process::BinomialWalk => {
             // A jump field on gbm would be parsed and ignored: refuse it.
             if let Some((Some(j), key)) = fields.iter().find(|(f, _)| f.is_some()) {
                 return Err(place.at(j.referenced, key).error(
-                    "process gbm has no jumps; remove the jump fields or use process: jump_diffusion",
+                    "processes gbm and binomial_walk have no jumps; remove the jump fields or use process: jump_diffusion",
                 ));
             }
             None
@@ -236,6 +341,7 @@ pub(crate) fn market(doc: &Spanned<MarketDoc>, place: &Place) -> Result<Market, 
         vol: m.vol.get(),
         drift: m.drift.get(),
         jumps,
+        basis_sigma_usd: m.basis_sigma_usd.map(|v| v.get()),
     })
 }
 
@@ -268,10 +374,12 @@ pub(crate) fn microstructure(m: &MicrostructureDoc) -> Microstructure {
     }
 }
 
-/// The venue names a shock may name: the model's venues (a scenario cannot rename them).
-fn venue_names() -> Vec<String> {
-    MarketParams::default()
+/// The venue names a shock may name: the scenario's venues, else the model's.
+fn venue_names(setup: &Setup) -> Vec<String> {
+    setup
         .venues
+        .clone()
+        .unwrap_or_else(|| MarketParams::default().venues)
         .into_iter()
         .map(|v| v.name)
         .collect()
@@ -281,8 +389,9 @@ pub(crate) fn shocks(
     docs: &[Spanned<ShockDoc>],
     file: &str,
     key: &str,
+    setup: &Setup,
 ) -> Result<Vec<PlacedShock>, InputError> {
-    let venues = venue_names();
+    let venues = venue_names(setup);
     let mut out = Vec::with_capacity(docs.len());
     for (i, doc) in docs.iter().enumerate() {
         let place = place_of(file, doc, &format!("{key}[{i}]"));

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::config::{ArrivalMid, ArrivalProbability, FillSize, Variant};
 use crate::input::{
-    BoundedCount, Count, FeeBps, Finite, Ident, Natural, NonNegative, Positive, Probability, ShrinkFactor,
-    TickSeconds,
+    BoundedCount, Count, FeeBps, Finite, Ident, MakerFeeBps, Natural, NonNegative, Positive, Probability,
+    ShrinkFactor, TickSeconds,
 };
 
 /// A scenario file.
@@ -29,9 +30,93 @@ pub struct ScenarioDoc {
     #[serde(default)]
     pub microstructure: Option<MicrostructureDoc>,
     #[serde(default)]
+    pub venues: Option<Spanned<Vec<Spanned<VenueDoc>>>>,
+    #[serde(default)]
+    pub flow: Option<FlowDoc>,
+    #[serde(default)]
+    pub strategy: Option<Spanned<StrategyDoc>>,
+    #[serde(default)]
     pub shocks: Option<Vec<Spanned<ShockDoc>>>,
     #[serde(default)]
     pub invariants: Option<Spanned<InvariantsDoc>>,
+}
+
+/// One venue of a scenario's market: entry `i` starts from the model's venue `i` and
+/// replaces the keys it gives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueDoc {
+    pub name: Spanned<String>,
+    /// Uninformed arrival intensity at zero distance, per tick and side (A dt).
+    #[serde(default)]
+    pub arrival_a_per_tick: Option<NonNegative>,
+    /// Decay of the intensity with distance (k, per USD).
+    #[serde(default)]
+    pub arrival_k_per_usd: Option<Positive>,
+    #[serde(default)]
+    pub maker_fee_bps: Option<MakerFeeBps>,
+    #[serde(default)]
+    pub taker_fee_bps: Option<FeeBps>,
+    #[serde(default)]
+    pub half_spread_usd: Option<NonNegative>,
+    #[serde(default)]
+    pub depth_tao: Option<Positive>,
+    #[serde(default)]
+    pub basis_mean_usd: Option<Finite>,
+    #[serde(default)]
+    pub latency_ms: Option<NonNegative>,
+    #[serde(default)]
+    pub tick_size_usd: Option<NonNegative>,
+}
+
+/// The rules of the fill model ([`crate::config::FlowRules`]); a key left out keeps the
+/// model's default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowDoc {
+    #[serde(default)]
+    pub informed: Option<bool>,
+    #[serde(default)]
+    pub arrival_probability: Option<ArrivalProbability>,
+    #[serde(default)]
+    pub arrival_mid: Option<ArrivalMid>,
+    #[serde(default)]
+    pub fill_size: Option<FillSize>,
+}
+
+/// Where the strategy's volatility comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VolatilitySource {
+    /// The EWMA estimate of fair-value returns, scaled against `vol_ref` (the default).
+    Ewma,
+    /// The market's volatility, known and constant (as in Avellaneda & Stoikov): no
+    /// estimate, vol ratio 1.
+    Known,
+}
+
+/// Strategy settings that are not knobs; a key left out keeps the profile's value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyDoc {
+    #[serde(default)]
+    pub variant: Option<Variant>,
+    /// Risk aversion (1/USD), replacing the profile's.
+    #[serde(default)]
+    pub gamma: Option<Positive>,
+    #[serde(default)]
+    pub horizon_term: Option<bool>,
+    #[serde(default)]
+    pub hedging: Option<bool>,
+    #[serde(default)]
+    pub volatility: Option<VolatilitySource>,
+    #[serde(default)]
+    pub min_edge_usd: Option<NonNegative>,
+    #[serde(default)]
+    pub min_quote_distance_usd: Option<Finite>,
+    /// Base quote size (TAO), replacing the profile's.
+    #[serde(default)]
+    pub quote_size_tao: Option<Positive>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +152,9 @@ pub enum Process {
     Gbm,
     /// GBM plus Poisson jumps of normal log size.
     JumpDiffusion,
+    /// A binomial walk in log price: ±sigma sqrt(dt) per tick with equal probability
+    /// (Avellaneda & Stoikov 2008); no jumps.
+    BinomialWalk,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -81,6 +169,9 @@ pub struct MarketDoc {
     pub jump_intensity: Option<Spanned<NonNegative>>,
     #[serde(default)]
     pub jump_sigma: Option<Spanned<NonNegative>>,
+    /// Noise of every venue's basis per tick (USD); 0 puts the venue mids on fair value.
+    #[serde(default)]
+    pub basis_sigma_usd: Option<NonNegative>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

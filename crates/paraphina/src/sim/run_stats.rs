@@ -25,6 +25,8 @@ pub struct RunResult {
     pub hedge_volume_tao: f64,
     pub fees_usd: f64,
     pub max_abs_q_tao: f64,
+    /// Inventory at the end of the run (TAO; 0 after a kill's flattening).
+    pub final_q_tao: f64,
     /// Time-average |inventory| over the ticks executed (TAO).
     pub mean_abs_q_tao: f64,
     /// What taker trades (hedges, flattening) cost against fair value, fees included (USD).
@@ -136,6 +138,7 @@ impl RunStats {
             hedge_volume_tao: self.hedge_volume,
             fees_usd: pos.fees,
             max_abs_q_tao: self.max_abs_q,
+            final_q_tao: pos.q,
             mean_abs_q_tao: if ticks > 0 { self.sum_abs_q / ticks as f64 } else { pos.q.abs() },
             taker_cost_usd: self.taker_cost,
             last_fill_tick: self.last_fill_tick,

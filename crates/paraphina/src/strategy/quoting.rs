@@ -1,7 +1,7 @@
 //! Quoting: Avellaneda-Stoikov reservation price and half-spread, widened by the vol
 //! ratio and floored by fees plus a minimum edge; size scaled by the knobs and vol.
 
-use crate::config::{SimConfig, StrategyParams};
+use crate::config::{SimConfig, StrategyParams, Variant};
 use crate::market::N_VENUES;
 use crate::market::flow::Quotes;
 use crate::strategy::risk::in_warning;
@@ -13,10 +13,18 @@ pub fn as_half_spread(gamma: f64, k: f64) -> f64 {
 }
 
 /// Distance of the reservation price below fair value: `gamma sigma² tau q`, with sigma
-/// the per-tick volatility in USD. Long inventory lowers both quotes.
+/// the per-tick volatility in USD and `tau` the horizon in ticks. Long inventory lowers
+/// both quotes.
 #[inline]
-pub fn inventory_skew(p: &StrategyParams, sigma_usd: f64, q: f64) -> f64 {
-    p.gamma * sigma_usd * sigma_usd * p.tau_ticks * q
+pub fn inventory_skew(gamma: f64, sigma_usd: f64, tau: f64, q: f64) -> f64 {
+    gamma * sigma_usd * sigma_usd * tau * q
+}
+
+/// The skew horizon (ticks) at tick `t` of a run of `ticks`: the ticks left when the
+/// horizon term is on, else the fixed `tau_ticks`.
+#[inline]
+pub fn skew_horizon(p: &StrategyParams, t: u64, ticks: u64) -> f64 {
+    if p.horizon_term { ticks.saturating_sub(t) as f64 } else { p.tau_ticks }
 }
 
 /// Spread widening for the current vol ratio (1 at ratio 1, larger when volatile).
@@ -32,14 +40,15 @@ pub fn quote_size(p: &StrategyParams, vol_ratio: f64) -> f64 {
     (p.base_size_tao * p.mm_size_eta / vol_ratio.sqrt()).min(p.max_order_tao)
 }
 
-/// Closest a quote may come to the venue mid (USD): never cross it.
+/// Default closest distance of a quote to the venue mid (USD): never cross it.
 pub const MIN_DISTANCE_USD: f64 = 0.01;
 
 /// Distances from the venue mid of our bid and ask for a half-spread `half` and an
-/// inventory skew `skew` (bid = mid − skew − half, ask = mid − skew + half).
+/// inventory skew `skew` (bid = mid − skew − half, ask = mid − skew + half), each at
+/// least `min_d`.
 #[inline]
-pub fn distances(half: f64, skew: f64) -> (f64, f64) {
-    ((half + skew).max(MIN_DISTANCE_USD), (half - skew).max(MIN_DISTANCE_USD))
+pub fn distances(half: f64, skew: f64, min_d: f64) -> (f64, f64) {
+    ((half + skew).max(min_d), (half - skew).max(min_d))
 }
 
 /// Step 3 of a tick: our quotes on every venue, from the per-venue constants of a
@@ -55,9 +64,10 @@ pub struct Quoter {
 }
 
 impl Quoter {
-    /// The constants of `cfg`'s venues (exactly [`N_VENUES`] of them).
+    /// The constants of `cfg`'s venues (at most [`N_VENUES`]; the slots of absent venues
+    /// stay zero: they are always down).
     pub fn new(cfg: &SimConfig) -> Quoter {
-        assert_eq!(cfg.market.venues.len(), N_VENUES, "the model has exactly {N_VENUES} venues");
+        assert!(cfg.market.venues.len() <= N_VENUES, "the model has at most {N_VENUES} venues");
         let mut m = Quoter { base_half: [0.0; N_VENUES], maker_fee: [0.0; N_VENUES], mkt_half: [0.0; N_VENUES] };
         for (i, v) in cfg.market.venues.iter().enumerate() {
             m.base_half[i] = as_half_spread(cfg.strategy.gamma, v.flow_k);
@@ -68,8 +78,10 @@ impl Quoter {
     }
 
     /// The quotes at fair value `s` with inventory `q`, per-tick volatility `sigma_tick`
-    /// (of log price), vol ratio `vol_ratio`, market spreads × `spread_mult`, venues of
-    /// `down` out. In the warning regime spreads widen and the side that adds risk is not
+    /// (of log price), skew horizon `tau` (ticks, [`skew_horizon`]), vol ratio
+    /// `vol_ratio`, market spreads × `spread_mult`, venues of `down` out. The
+    /// `symmetric` variant centres the quotes on the mid; with the horizon term each
+    /// half-spread gains `gamma sigma² tau / 2`. In the warning regime spreads widen and the side that adds risk is not
     /// quoted; otherwise that side's size is capped by the room left to the hard limit,
     /// shared by the live venues.
     #[inline(always)]
@@ -79,12 +91,18 @@ impl Quoter {
         p: &StrategyParams,
         s: f64,
         sigma_tick: f64,
+        tau: f64,
         q: f64,
         vol_ratio: f64,
         spread_mult: f64,
         down: u32,
     ) -> Quotes {
-        let skew = inventory_skew(p, sigma_tick * s, q);
+        let sigma_usd = sigma_tick * s;
+        let skew = match p.variant {
+            Variant::Inventory => inventory_skew(p.gamma, sigma_usd, tau, q),
+            Variant::Symmetric => 0.0,
+        };
+        let horizon_half = if p.horizon_term { 0.5 * p.gamma * sigma_usd * sigma_usd * tau } else { 0.0 };
         let warning = in_warning(p, q);
         let widen = vol_widen(vol_ratio) * if warning { p.warn_spread_mult } else { 1.0 };
         let size = quote_size(p, vol_ratio);
@@ -104,8 +122,8 @@ impl Quoter {
         let mut d_ask = [0.0f64; N_VENUES];
         for v in 0..N_VENUES {
             let floor = (self.maker_fee[v] * s + p.min_edge_usd).max(self.mkt_half[v] * spread_mult);
-            let half = (self.base_half[v] * widen).max(floor);
-            (d_bid[v], d_ask[v]) = distances(half, skew);
+            let half = (self.base_half[v] * widen + horizon_half).max(floor);
+            (d_bid[v], d_ask[v]) = distances(half, skew, p.min_quote_distance_usd);
         }
         Quotes { d_bid, d_ask, bid_size, ask_size, down }
     }
@@ -125,12 +143,15 @@ mod tests {
     #[test]
     fn long_inventory_moves_both_quotes_down() {
         let p = StrategyParams::resolve(&Overlay::default());
-        let skew = inventory_skew(&p, 0.4, 10.0);
+        let skew = inventory_skew(p.gamma, 0.4, p.tau_ticks, 10.0);
         assert!(skew > 0.0);
-        let (bid, ask) = distances(0.6, skew);
+        let (bid, ask) = distances(0.6, skew, MIN_DISTANCE_USD);
         assert!(bid > 0.6 && ask < 0.6);
-        let (_, ask) = distances(0.1, 5.0);
+        let (_, ask) = distances(0.1, 5.0, MIN_DISTANCE_USD);
         assert_eq!(ask, MIN_DISTANCE_USD);
+        // A negative floor lets the ask cross the mid, as the reservation price may.
+        let (_, ask) = distances(0.1, 5.0, -1e9);
+        assert_eq!(ask, 0.1 - 5.0);
     }
 
     #[test]
@@ -151,14 +172,14 @@ mod tests {
     fn the_warning_regime_stops_the_side_that_adds_risk() {
         let (qt, p) = quoter();
         let q = p.warn_frac * p.hard_limit_tao + 1.0;
-        let long = qt.quote(&p, 250.0, 0.002, q, 1.0, 1.0, 0);
+        let long = qt.quote(&p, 250.0, 0.002, 10.0, q, 1.0, 1.0, 0);
         assert_eq!(long.bid_size, 0.0);
         assert_eq!(long.ask_size, quote_size(&p, 1.0));
-        let short = qt.quote(&p, 250.0, 0.002, -q, 1.0, 1.0, 0);
+        let short = qt.quote(&p, 250.0, 0.002, 10.0, -q, 1.0, 1.0, 0);
         assert_eq!((short.ask_size, short.bid_size), (0.0, quote_size(&p, 1.0)));
         // Warning widens both quotes.
-        let calm = qt.quote(&p, 250.0, 0.002, 0.0, 1.0, 1.0, 0);
-        let warned = qt.quote(&p, 250.0, 0.002, q, 1.0, 1.0, 0);
+        let calm = qt.quote(&p, 250.0, 0.002, 10.0, 0.0, 1.0, 1.0, 0);
+        let warned = qt.quote(&p, 250.0, 0.002, 10.0, q, 1.0, 1.0, 0);
         assert!(warned.d_ask[0] + warned.d_bid[0] > calm.d_ask[0] + calm.d_bid[0]);
     }
 
@@ -168,9 +189,9 @@ mod tests {
         p.mm_size_eta = 10.0;
         p.max_order_tao = 100.0;
         let q = 30.0;
-        let all = qt.quote(&p, 250.0, 0.002, q, 1.0, 1.0, 0);
+        let all = qt.quote(&p, 250.0, 0.002, 10.0, q, 1.0, 1.0, 0);
         assert_eq!(all.bid_size, (p.hard_limit_tao - q) / N_VENUES as f64);
-        let two_down = qt.quote(&p, 250.0, 0.002, q, 1.0, 1.0, 0b00101);
+        let two_down = qt.quote(&p, 250.0, 0.002, 10.0, q, 1.0, 1.0, 0b00101);
         assert_eq!(two_down.bid_size, (p.hard_limit_tao - q) / 3.0);
         assert_eq!(two_down.down, 0b00101);
         // Selling reduces risk when long: not capped.
@@ -181,11 +202,11 @@ mod tests {
     fn quotes_stay_outside_the_market_spread_and_cover_the_fee() {
         let (qt, p) = quoter();
         let cfg = SimConfig::new(10, &Overlay::default());
-        let wide = qt.quote(&p, 250.0, 0.002, 0.0, 1.0, 10.0, 0);
+        let wide = qt.quote(&p, 250.0, 0.002, 10.0, 0.0, 1.0, 10.0, 0);
         for (v, venue) in cfg.market.venues.iter().enumerate() {
             assert_eq!(wide.d_ask[v], venue.half_spread_usd * 10.0);
             assert_eq!(wide.d_bid[v], wide.d_ask[v]);
-            let q = qt.quote(&p, 250.0, 0.002, 0.0, 1.0, 1.0, 0);
+            let q = qt.quote(&p, 250.0, 0.002, 10.0, 0.0, 1.0, 1.0, 0);
             assert!(q.d_ask[v] >= venue.maker_fee() * 250.0 + p.min_edge_usd);
         }
     }
