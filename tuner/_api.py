@@ -330,10 +330,6 @@ def _open_and_bind(
         raise InputError(f"--study-dir {directory}: holds the files of another study (no study {ref.name} in "
                          f"{spec.redacted} recorded them); choose another --study-dir") from None
     recorded = recorded_study_dir(study)
-    if marker is None and recorded is not None and recorded != directory and (
-            spec.kind == "sqlite" or holds_study_files(directory)):
-        raise InputError(f"--study-dir {directory}: study {ref.name} keeps its files in {recorded} (recorded when it "
-                         "was created); omit --study-dir or give that directory")
     if population is None:
         # A study keeps the population it was created with: --trials is a total and may
         # grow on resume without changing the generations already run.
@@ -343,7 +339,12 @@ def _open_and_bind(
         mc_runs=runs, mc_ticks=ticks, seed=seed, alpha=budget.alpha, sampler=sampler, population=population,
         search_space={k: list(v) for k, v in space.ranges().items()},
     )
+    # bind() only compares the settings of an existing study (a refused resume writes nothing).
     settings.bind(study, study_dir=str(directory), storage=spec.redacted)
+    if marker is None and recorded is not None and recorded != directory and (
+            spec.kind == "sqlite" or holds_study_files(directory)):
+        raise InputError(f"--study-dir {directory}: study {ref.name} keeps its files in {recorded} (recorded when it "
+                         "was created); omit --study-dir or give that directory")
     claim(directory, spec, ref.name, study._study_id)
     return study, settings, population
 
