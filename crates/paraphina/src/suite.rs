@@ -44,6 +44,13 @@
 //! An entry is resolved against its scenario file in [`crate::scenario::resolve_entry`];
 //! this module reads the suite file, runs the cases and writes the outputs.
 //!
+//! # Seed streams (`--seed-base S --num-seeds N`)
+//! Given both, every scenario's own seeds are replaced: scenario `j` (0-based, in suite
+//! order) runs the `N` seeds `S + j*N + i` (wrapping at 2^64), so a suite can be judged on
+//! seeds it has never seen (the promoter's confirmation) and no two scenarios share a
+//! path. `suite_summary.json` then holds `seed_stream: {base, num_seeds, rule}`; without
+//! the options the outputs are exactly those of the files' seeds.
+//!
 //! # Outputs (`sim_eval suite SUITE --output-dir DIR`)
 //! `DIR/<scenario id>/seed_<seed>.json` per scenario and seed, `DIR/suite_summary.json`
 //! (verdicts per scenario and invariant with observed values and limits, the overlays, the
@@ -93,6 +100,39 @@ pub struct Suite {
     /// The suite file as the user named it, and its SHA-256.
     pub file: String,
     pub sha256: String,
+    /// Set by [`Suite::with_seed_stream`]: the seeds replace every scenario's own.
+    pub seed_stream: Option<SeedStream>,
+}
+
+/// A seed stream given on the command line (`sim_eval suite --seed-base S --num-seeds N`):
+/// scenario `j` (0-based, suite order) runs seeds `base + j*N ... base + j*N + N - 1`
+/// (wrapping at 2^64), so no two scenarios of the suite share a seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeedStream {
+    pub base: u64,
+    pub num_seeds: u64,
+    pub rule: &'static str,
+}
+
+/// The rule of a [`SeedStream`], as written into `suite_summary.json`.
+pub const SEED_STREAM_RULE: &str =
+    "scenario j (0-based, suite order) runs seeds base + j*num_seeds + i, i < num_seeds, wrapping at 2^64";
+
+impl Suite {
+    /// The suite with every scenario's seeds replaced by the stream `base`, `num_seeds`
+    /// per scenario (see [`SeedStream`]); everything else is unchanged.
+    pub fn with_seed_stream(mut self, base: u64, num_seeds: u64) -> Suite {
+        for (j, case) in self.cases.iter_mut().enumerate() {
+            case.scenario.seeds.base_seed = base.wrapping_add((j as u64).wrapping_mul(num_seeds));
+            case.scenario.seeds.num_seeds = num_seeds;
+        }
+        self.seed_stream = Some(SeedStream {
+            base,
+            num_seeds,
+            rule: SEED_STREAM_RULE,
+        });
+        self
+    }
 }
 
 /// Reads and checks a suite file and every scenario file it names; `label` is how
@@ -147,6 +187,7 @@ pub fn from_doc(
         cases,
         file: label.to_string(),
         sha256,
+        seed_stream: None,
     })
 }
 
@@ -196,6 +237,9 @@ pub struct SuiteSummary<'a> {
     suite_version: u64,
     suite_file: FileRecord<'a>,
     repeat_runs: u64,
+    /// Present only when the seeds came from the command line (absent: the files' seeds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed_stream: Option<SeedStream>,
     passed: bool,
     scenarios_total: usize,
     scenarios_passed: usize,
@@ -225,6 +269,7 @@ impl<'a> SuiteSummary<'a> {
                 sha256: &suite.sha256,
             },
             repeat_runs: suite.repeat_runs,
+            seed_stream: suite.seed_stream,
             passed: run.passed(),
             scenarios_total: scenarios.len(),
             scenarios_passed: scenarios.iter().filter(|s| s.passed).count(),

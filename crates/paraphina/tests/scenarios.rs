@@ -658,3 +658,25 @@ fn shipped_suites_load_with_the_scenarios_the_design_names() {
     );
     assert!(adv.repeat_runs >= 2);
 }
+
+// ---------------------------------------------------------------------------------------
+// seed streams (`sim_eval suite --seed-base S --num-seeds N`)
+
+#[test]
+fn a_seed_stream_gives_every_scenario_its_own_seeds() {
+    let entries = format!("  - id: a\n{ENTRY_BASE}    market: {{process: gbm, vol: 0.06, drift: 0}}\n")
+        + &format!("  - id: b\n{ENTRY_BASE}    market: {{process: gbm, vol: 0.06, drift: 0}}\n");
+    let own = inline_suite(&entries);
+    assert!(own.seed_stream.is_none());
+    assert!(own.cases.iter().all(|c| c.scenario.seeds.base_seed == 21));
+    let s = inline_suite(&entries).with_seed_stream(u64::MAX - 4, 5);
+    let seeds: Vec<(u64, u64)> =
+        s.cases.iter().map(|c| (c.scenario.seeds.base_seed, c.scenario.seeds.num_seeds)).collect();
+    // Scenario j starts at base + j*N, wrapping at 2^64.
+    assert_eq!(seeds, vec![(u64::MAX - 4, 5), (0, 5)]);
+    let r = suite::run(&s, &Overlay::default()).unwrap();
+    let used: Vec<u64> = r.runs.iter().flat_map(|c| c.runs.iter().map(|x| x.seed)).collect();
+    assert_eq!(used, vec![u64::MAX - 4, u64::MAX - 3, u64::MAX - 2, u64::MAX - 1, u64::MAX, 0, 1, 2, 3, 4]);
+    let stream = s.seed_stream.unwrap();
+    assert_eq!((stream.base, stream.num_seeds), (u64::MAX - 4, 5));
+}

@@ -490,3 +490,64 @@ fn report_compares_variants_with_the_baseline_and_enforces_gates() {
         text(&o)
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// --seed-base / --num-seeds: the scenarios on a seed stream
+
+#[test]
+fn a_suite_runs_on_a_given_seed_stream_and_refuses_bad_stream_options() {
+    let tmp = TempDir::new().unwrap();
+    let suite = suite_file("research_v1.yaml");
+    let out = tmp.path().join("stream");
+    let o = sim_eval(
+        &[
+            "suite",
+            suite.to_str().unwrap(),
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--seed-base",
+            "18446744073709551610",
+            "--num-seeds",
+            "3",
+        ],
+        &PRUDENT,
+    );
+    assert!(code(&o) == 0 || code(&o) == 1, "{:?}", text(&o));
+    // Scenario j runs base + 3j .. base + 3j + 2, wrapping at 2^64.
+    let seed_files: Vec<String> = files(&out).into_keys().filter(|k| k.contains("/seed_")).collect();
+    assert_eq!(
+        seed_files,
+        vec![
+            "baseline_gbm/seed_18446744073709551610.json",
+            "baseline_gbm/seed_18446744073709551611.json",
+            "baseline_gbm/seed_18446744073709551612.json",
+            "jump_diffusion/seed_18446744073709551613.json",
+            "jump_diffusion/seed_18446744073709551614.json",
+            "jump_diffusion/seed_18446744073709551615.json",
+            "low_vol_drift/seed_0.json",
+            "low_vol_drift/seed_1.json",
+            "low_vol_drift/seed_2.json",
+        ]
+    );
+    let summary = json(&out.join("suite_summary.json"));
+    assert_eq!(summary["seed_stream"]["base"], 18446744073709551610u64);
+    assert_eq!(summary["seed_stream"]["num_seeds"], 3);
+    // Without the options, no seed_stream key: the files' seeds, as before.
+    let plain = tmp.path().join("plain");
+    run_suite(&suite, &plain, &PRUDENT);
+    assert!(json(&plain.join("suite_summary.json")).get("seed_stream").is_none());
+    for bad in [
+        vec!["--seed-base", "5"],
+        vec!["--num-seeds", "5"],
+        vec!["--seed-base", "5", "--num-seeds", "0"],
+        vec!["--seed-base", "-1", "--num-seeds", "2"],
+        vec!["--seed-base", "x", "--num-seeds", "2"],
+    ] {
+        let dir = tmp.path().join("bad");
+        let mut args = vec!["suite", suite.to_str().unwrap(), "--output-dir", dir.to_str().unwrap()];
+        args.extend(bad.iter().copied());
+        let o = sim_eval(&args, &PRUDENT);
+        assert_eq!(code(&o), 2, "{bad:?}: {:?}", text(&o));
+        assert!(!dir.exists(), "{bad:?} wrote {dir:?}");
+    }
+}

@@ -138,6 +138,14 @@ enum Command {
         /// or 2); run nothing, write nothing
         #[arg(long, conflicts_with = "output_dir")]
         check: bool,
+        /// Run every scenario on seeds from this base instead of its own: scenario j
+        /// (0-based) runs seeds S + j*N + i, i < N (wrapping); needs --num-seeds
+        #[arg(long, value_name = "S", requires = "num_seeds")]
+        seed_base: Option<u64>,
+        /// Seeds per scenario with --seed-base (1 to 100000)
+        #[arg(long, value_name = "N", requires = "seed_base",
+              value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        num_seeds: Option<u64>,
     },
     /// Compare suite results of variants with a baseline, with regression gates
     #[command(after_help = REPORT_HELP)]
@@ -231,8 +239,15 @@ fn main() -> ExitCode {
             suite,
             output_dir,
             verbose,
+            seed_base,
+            num_seeds,
             ..
-        } => run_suite(&suite, &output_dir.expect("required unless --check"), verbose),
+        } => run_suite(
+            &suite,
+            &output_dir.expect("required unless --check"),
+            verbose,
+            seed_base.zip(num_seeds),
+        ),
         Command::Report {
             baseline,
             variants,
@@ -392,10 +407,18 @@ fn check_suite(path: &Path) -> Outcome {
     }
 }
 
-fn run_suite(path: &Path, output_dir: &Path, verbose: bool) -> Outcome {
+fn run_suite(
+    path: &Path,
+    output_dir: &Path,
+    verbose: bool,
+    stream: Option<(u64, u64)>,
+) -> Outcome {
     let result = (|| -> Result<Outcome, Outcome> {
         let candidate = candidate()?;
-        let suite = suite::load(path, &label(path)).map_err(bad_input)?;
+        let mut suite = suite::load(path, &label(path)).map_err(bad_input)?;
+        if let Some((base, n)) = stream {
+            suite = suite.with_seed_stream(base, n);
+        }
         scenario::prepare_output_dir(output_dir, scenario::Layout::Suite).map_err(bad_input)?;
         let run = suite::run(&suite, &candidate).map_err(bad_input)?;
         let command = evidence::command_line(std::env::args_os());
