@@ -853,9 +853,11 @@ fn summary_has_exactly_the_documented_layout() {
             "maker_volume_tao",
             "hedge_volume_tao",
             "fees_usd",
-            "max_abs_q_tao"
+            "max_abs_q_tao",
+            "final_q_tao"
         ])
     );
+    assert_eq!(keys(&a["final_q_tao"]), set(&["mean", "std"]));
     assert_eq!(keys(&a["pnl"]), dist);
     assert_eq!(keys(&a["max_drawdown"]), dist);
     for mean_only in ["maker_volume_tao", "hedge_volume_tao", "fees_usd"] {
