@@ -461,9 +461,14 @@ def promote(
                       allow_unverified=allow_unverified, allow_looser_alpha=allow_looser_alpha,
                       report=promotion_report, say=say or (lambda _m: None))
     if write_outputs and directory is not None and not dry_run:
-        write_study_outputs(handle.optuna, directory, budget,
-                            promoted_dir=Path(out_dir) if out_dir is not None else None,
-                            self_contained_plots=self_contained_plots)
+        try:
+            write_study_outputs(handle.optuna, directory, budget,
+                                promoted_dir=Path(out_dir) if out_dir is not None else None,
+                                self_contained_plots=self_contained_plots)
+        except OSError as exc:
+            # The tiers are committed by now: say so, so that a failed exit is not read
+            # as "nothing promoted".
+            raise OSError(f"the promotion is committed, but the study's outputs were not refreshed: {exc}") from exc
     return result
 
 

@@ -194,7 +194,9 @@ def rows() -> list[tuple[str, str, str, str]]:
     for ident, _fn, fragment in tamp.TAMPERS:
         expected = (f"`sim_eval verify-evidence-tree` exit 1 naming `{fragment}`" if fragment else
                     "the packs verify again; the digests stored at trial time do not match") + \
-                   "; promote skips the candidate with the reason, never writes it; other tiers unaffected"
+                   "; promote skips the candidate with the reason, never writes it; other tiers unaffected" + \
+                   ("; the study's root pack cannot cover the symlink: exit 1, `the promotion is committed, but the "
+                    "study's outputs were not refreshed`" if ident == "symlink-to-file-outside" else "")
         out.append(("Tampering", TAMPER_WHAT[ident], expected,
                     f"{T}::test_tampered_evidence_is_detected_and_never_promoted[{ident}]"))
     out.append(("Tampering", "winner's trial directory moved away", "promote refuses it without "

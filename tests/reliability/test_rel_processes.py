@@ -122,10 +122,14 @@ def test_a_process_paused_past_the_heartbeat_grace_stops_in_one_line_when_its_tr
 def promoted(tmp_path_factory: pytest.TempPathFactory, suites: Path) -> Path:
     """A small study and its promotion (for the promote and reproduce signal cases)."""
     cwd = tmp_path_factory.mktemp("promoted")
-    r = study(cwd, NAME, suites)
+    # Made through the fault wrappers (which pass through without TUNER_FAULT): the
+    # record names the binaries' digests and reproduce refuses other binaries, so the
+    # evidence must come from the same wrappers the signal cases run.
+    wrappers = {"TUNER_BIN_DIR": fault_env(cwd, "", "none")["TUNER_BIN_DIR"]}
+    r = study(cwd, NAME, suites, env=wrappers)
     assert r.returncode == 0, r.stderr
     (cwd / "budgets.yaml").write_text(BUDGETS)
-    r = run_cli("tuner.promote", ["--study", NAME, "--budgets", "budgets.yaml", "--out-dir", "out"], cwd)
+    r = run_cli("tuner.promote", ["--study", NAME, "--budgets", "budgets.yaml", "--out-dir", "out"], cwd, env=wrappers)
     assert r.returncode == 0, r.stderr
     return cwd
 
@@ -162,7 +166,12 @@ def test_an_interrupted_promote_or_reproduce_stops_its_child_and_says_so(
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     pid_file = Path(env["TUNER_FAULT_DIR"]) / "hung.pid"
     try:
-        _wait_for(pid_file.is_file, "the hanging child")
+        def hung_or_exited() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"{cli} exited ({proc.returncode}) before its child hung: {proc.stderr.read() if proc.stderr else ''}")
+            return pid_file.is_file()
+
+        _wait_for(hung_or_exited, "the hanging child")
         time.sleep(0.3)
         hung = int(pid_file.read_text())
         os.kill(proc.pid, sig)

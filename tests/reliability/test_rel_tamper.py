@@ -139,7 +139,14 @@ def test_tampered_evidence_is_detected_and_never_promoted(
 def _never_promoted(tmp_path: Path, tamp: dict[str, Any], budgets: Path, why: str) -> None:
     out = tmp_path / "promoted"
     r = run_promote(tamp["cwd"], NAME, out, budgets)
-    assert r.returncode == 0, r.stderr
+    if why == "symlink":
+        # The study's root pack cannot cover a symlink either: the tiers are committed,
+        # the refreshed outputs are not, and the command says both (exit 1).
+        assert r.returncode == 1, r.stderr
+        assert "the promotion is committed, but the study's outputs were not refreshed" in r.stderr, r.stderr
+        assert "is a symbolic link" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    else:
+        assert r.returncode == 0, r.stderr
     skipped = [ln for ln in r.stdout.splitlines() if f"skipped {tamp['target']}" in ln]
     assert skipped and all(why in ln for ln in skipped), r.stdout
     records = check_presets(out)
