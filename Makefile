@@ -14,8 +14,11 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-build:
-	cargo build --release --quiet
+# The build the commands would make themselves (tuner.simulator.build): the same cargo
+# invocation, and the record of the sources it was made from, so that no later command
+# rebuilds what this one built.
+build: $(VENV)/.installed
+	$(PY) -c "from tuner.simulator.build import ensure_binaries; ensure_binaries()"
 
 setup: $(VENV)/.installed build
 

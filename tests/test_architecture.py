@@ -4,6 +4,7 @@ a public API, and facts written once and checked against the simulator that owns
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -41,6 +42,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.cache
 def _graph() -> dict[str, dict[str, list[tuple[int, bool]]]]:
     """module -> imported tuner module -> [(line, at module level)]."""
     graph: dict[str, dict[str, list[tuple[int, bool]]]] = {}
@@ -103,6 +105,7 @@ def test_the_import_graph_has_no_cycle() -> None:
             visit(m)
 
 
+@functools.cache
 def _graph_modules() -> set[str]:
     return set(_graph())
 

@@ -36,6 +36,10 @@ SERVER_ADDRESS = "127.0.0.2"
 HOSTS = {"host-a": "127.0.0.3", "host-b": "127.0.0.4", "host-c": "127.0.0.5"}
 VICTIM = "host-a"
 TRIALS = 12
+#: The victim's first trial (in each of its worker processes) waits after its attributes
+#: are written, still RUNNING: the kill then lands mid-trial however fast trials are
+#: (without it, a short trial could finish between the poll and the kill).
+HOLD = {"TUNER_FAULT_POINT": "objective.attrs:1:sleep=300"}
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +96,7 @@ def test_killing_one_host_mid_trial_leaves_exactly_n_trials_and_the_lost_one_ret
             procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "tuner.study", *common, "--storage", url(name), "--trials", str(TRIALS),
                  "--workers", "2"],
-                cwd=cwd, env={**base_env, "TUNER_HOST": name}, start_new_session=True,
+                cwd=cwd, env={**base_env, "TUNER_HOST": name, **(HOLD if name == VICTIM else {})}, start_new_session=True,
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             )
         # Wait until the victim host is inside a trial (a RUNNING trial it owns that has

@@ -90,6 +90,14 @@ def _clone_with_build(tmp: Path) -> Path:
     # for the build once, the test suite need not pay again.
     if (REPO_ROOT / "target").is_dir():
         subprocess.run(["cp", "-al", str(REPO_ROOT / "target"), str(clone / "target")], check=True)
+        # cargo judges freshness by modification times: give the clone's files those of
+        # the checkout (same content), or it rebuilds everything.
+        tracked = subprocess.run(["git", "ls-files"], cwd=clone, capture_output=True, text=True, check=True).stdout
+        for rel in tracked.splitlines():
+            src = REPO_ROOT / rel
+            if src.is_file() and (clone / rel).is_file():
+                st = src.stat()
+                os.utime(clone / rel, ns=(st.st_atime_ns, st.st_mtime_ns))
     return clone
 
 

@@ -36,7 +36,6 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.samplers import NSGAIISampler, RandomSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState
-from scipy.stats import qmc
 
 from tuner.errors import InputError
 from tuner.record import logical_index
@@ -79,6 +78,8 @@ def trial_seed(seed: int, index: int, worker: int = 0) -> int:
 
 @lru_cache(maxsize=8)
 def _sobol(seed: int, dims: int, m: int) -> np.ndarray:
+    from scipy.stats import qmc  # noqa: PLC0415 (scipy.stats costs 0.6 s to import: only when drawn)
+
     return qmc.Sobol(dims, scramble=True, seed=np.random.default_rng(seed)).random_base2(m)
 
 

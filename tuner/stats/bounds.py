@@ -24,8 +24,6 @@ from numbers import Real
 from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import beta as beta_dist
-from scipy.stats import t as student_t
 
 __all__ = [
     "METHODS",
@@ -185,6 +183,8 @@ METHODS = {
 
 
 def _t_quantile(alpha: float, df: float) -> float:
+    from scipy.stats import t as student_t  # noqa: PLC0415 (scipy.stats costs 0.6 s to import)
+
     return float(student_t.ppf(1.0 - alpha, df))
 
 
@@ -300,6 +300,8 @@ def clopper_pearson_upper(k: int, n: int, alpha: float) -> float:
     _check_alpha(alpha)
     if k == n:
         return 1.0
+    from scipy.stats import beta as beta_dist  # noqa: PLC0415 (as above)
+
     return float(beta_dist.ppf(1.0 - alpha, k + 1, n - k))
 
 
