@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 from tuner.config.budgets import Budgets, load_budgets
 from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE
 from tuner.config.search_space import SearchSpace, load_search_space
-from tuner.errors import InputError
+from tuner.errors import InputError, StorageFailed
 from tuner.promotion.promoter import Promotion
 from tuner.promotion.promoter import promote as _promote
 from tuner.promotion.reproduce import Reproduction
@@ -456,19 +456,36 @@ def promote(
     directory = Path(study_dir).resolve() if study_dir else handle.study_dir
     if directory is not None:
         _check_promote_dir(handle, directory, explicit=study_dir is not None)
-    result = _promote(handle.optuna, spec=handle._ref.spec, budgets=budget, budgets_path=Path(budgets),
-                      study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None, dry_run=dry_run,
-                      allow_unverified=allow_unverified, allow_looser_alpha=allow_looser_alpha,
-                      report=promotion_report, say=say or (lambda _m: None))
-    if write_outputs and directory is not None and not dry_run:
-        try:
-            write_study_outputs(handle.optuna, directory, budget,
-                                promoted_dir=Path(out_dir) if out_dir is not None else None,
-                                self_contained_plots=self_contained_plots)
-        except OSError as exc:
-            # The tiers are committed by now: say so, so that a failed exit is not read
-            # as "nothing promoted".
-            raise OSError(f"the promotion is committed, but the study's outputs were not refreshed: {exc}") from exc
+    spec = handle._ref.spec
+    committed = False
+    try:
+        result = _promote(handle.optuna, spec=spec, budgets=budget, budgets_path=Path(budgets),
+                          study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None,
+                          dry_run=dry_run, allow_unverified=allow_unverified, allow_looser_alpha=allow_looser_alpha,
+                          report=promotion_report, say=say or (lambda _m: None))
+        committed = not dry_run
+        if write_outputs and directory is not None and not dry_run:
+            try:
+                write_study_outputs(handle.optuna, directory, budget,
+                                    promoted_dir=Path(out_dir) if out_dir is not None else None,
+                                    self_contained_plots=self_contained_plots)
+            except OSError as exc:
+                # The tiers are committed by now: say so, so that a failed exit is not
+                # read as "nothing promoted".
+                raise OSError(f"the promotion is committed, but the study's outputs were not refreshed: {exc}") \
+                    from exc
+    except (InputError, OSError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        # The study's database failed under the promotion (a lost server, a refused
+        # read): one line that says what was and was not promoted.
+        why = storage_failure(exc)
+        if why is None:
+            raise
+        state = ("the promotion is committed, but the study's outputs were not refreshed" if committed else
+                 "nothing was promoted (a promotion is all tiers or none)")
+        raise StorageFailed(f"the study database {spec.redacted} failed ({why}); {state}. "
+                            f"{failure_advice(spec, why)}, run the same command again") from None
     return result
 
 

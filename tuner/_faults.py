@@ -14,6 +14,9 @@ point, the process is interrupted there:
   would), ``term`` (SIGTERM, as ``kill`` or a scheduler would), ``int`` (SIGINT, as
   Ctrl-C would), or ``sleep=<seconds>`` (pause, to widen a race window).
 
+With ``TUNER_FAULT_MARK=<file>`` the point writes the process id into that file when it
+acts, so that a test knows the moment.
+
 The cost when unset is one environment lookup per call.
 """
 
@@ -23,9 +26,11 @@ import os
 import signal
 import time
 
-__all__ = ["ENV", "checkpoint"]
+__all__ = ["ENV", "MARK_ENV", "checkpoint"]
 
 ENV = "TUNER_FAULT_POINT"
+#: A file written when the point acts (before it sleeps or signals), for a test to wait on.
+MARK_ENV = "TUNER_FAULT_MARK"
 _seen: dict[str, int] = {}
 
 
@@ -42,6 +47,10 @@ def checkpoint(name: str) -> None:
     if _seen[name] != nth:
         return
     action = parts[2] if len(parts) > 2 else "kill"
+    mark = os.environ.get(MARK_ENV)
+    if mark:  # tells a waiting test that the point is reached
+        with open(mark, "w", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
     if action.startswith("sleep="):
         time.sleep(float(action.split("=", 1)[1]))
         return

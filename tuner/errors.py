@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InputError", "show_value"]
+__all__ = ["InputError", "StorageFailed", "show_value"]
 
 # Long enough for a path or a short list, short enough that one message stays one line
 # on a terminal when a user pastes something huge into a config file.
@@ -23,6 +23,17 @@ class InputError(Exception):
     the offending value and what would be accepted. Line breaks in the message are
     replaced by spaces so that ``error: <message>`` stays a single line of output.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).splitlines()))
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class StorageFailed(OSError):
+    """The study's database failed under a command (a lost server, a refused read or
+    write), told in one line that says what was kept; the commands exit with status 1."""
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).splitlines()))

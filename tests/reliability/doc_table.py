@@ -101,6 +101,7 @@ for _n in ("test_new_modification_times_do_not_rebuild", "test_other_source_cont
 _mark(f"{PG}::test_four_workers_started_in_the_same_second_on_a_fresh_database_all_succeed", 30)
 _mark(f"{PG}::test_a_refused_connection_is_told_as_such", 31)
 _mark(f"{PG}::test_a_server_lost_during_a_study_is_told_as_such_with_the_resume_command", 31)
+_mark(f"{PG}::test_a_server_lost_during_a_promotion_is_one_line_and_all_tiers_or_none", 32)
 for _c in procs.SIGNAL_CASES:
     _mark(f"{PR}::test_an_interrupted_promote_or_reproduce_stops_its_child_and_says_so[{_c[0]}]", 28)
 
@@ -255,6 +256,11 @@ def rows() -> list[tuple[str, str, str, str]]:
     out.append(("PostgreSQL", "the server stopped (`pg_ctl stop -m immediate`) during trial 1", "exit 1, one line "
                 "`The database server could not be reached` and the resume command; never `free space`, no traceback",
                 f"{PG}::test_a_server_lost_during_a_study_is_told_as_such_with_the_resume_command"))
+    out.append(("PostgreSQL", "the server stopped (`pg_ctl stop -m immediate`) during `tuner.promote`, once the "
+                "tiers are decided (`TUNER_FAULT_POINT=promote.decided:1:sleep=6`)", "exit 1, one line: the database "
+                "server could not be reached, and whether the promotion is committed (all tiers) or nothing was "
+                "promoted, as on disk; no traceback, no half-written tier",
+                f"{PG}::test_a_server_lost_during_a_promotion_is_one_line_and_all_tiers_or_none"))
     for c in bad.CASES:
         prog = c.cli if c.cli in ("monte_carlo", "sim_eval") else f"python -m {c.cli}"
         env = " ".join(f"{k}={v!r}" if k.startswith("PARAPHINA_") else f"{k}={v}" for k, v in c.env)

@@ -94,3 +94,47 @@ def test_a_server_lost_during_a_study_is_told_as_such_with_the_resume_command(pg
 
 def _has_tables(pg) -> bool:
     return pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'trial_params'").strip() == "1"
+
+
+def test_a_server_lost_during_a_promotion_is_one_line_and_all_tiers_or_none(pg, tmp_path: Path, suites: Path) -> None:
+    """The server stops (``pg_ctl -m immediate``) while ``tuner.promote`` runs, once
+    the tiers are decided and before they are committed. The promotion is all tiers or
+    none, and the command ends in one line, no traceback, naming the lost server and
+    saying which: the commit (files only) completes, and refreshing the study's outputs
+    from the database meets the lost server."""
+    from reliab import BUDGETS, STUDY_ARGS, check_presets  # noqa: PLC0415
+
+    url = pg.url(password=False)
+    env = {"TUNER_SUITES_DIR": str(suites), "TUNER_DB_PASSWORD": pgserver.PASSWORD}
+    r = run_cli("tuner.study", ["--study", "lostp", "--storage", url, *STUDY_ARGS], tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "budgets.yaml").write_text(BUDGETS)
+    out = tmp_path / "out"
+    started = tmp_path / "promote.started"
+    proc = subprocess.Popen([sys.executable, "-m", "tuner.promote", "--study", "lostp", "--storage", url,
+                             "--budgets", "budgets.yaml", "--out-dir", str(out)], cwd=tmp_path,
+                            env=_env(TUNER_SUITES_DIR=str(suites), TUNER_FAULT_POINT="promote.decided:1:sleep=6",
+                                     TUNER_FAULT_MARK=str(started)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert started.exists(), proc.communicate()[1]
+    subprocess.run(pg._cmd(str(pg.bin_dir / "pg_ctl"), "-D", str(pg.data_dir), "-m", "immediate", "stop"),
+                   capture_output=True, timeout=60, check=True)
+    stdout, err = proc.communicate(timeout=300)
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    committed = sorted(p.parent.name for p in out.glob("*/PROMOTION_RECORD.json"))
+    if proc.returncode == 0:
+        assert committed, stdout
+    else:
+        assert proc.returncode == 1, err
+        assert len(lines) == 1 and "database server could not be reached" in lines[0], err
+        assert "free space" not in lines[0].lower(), err
+        # What the line says was promoted is what is on disk.
+        if committed:
+            assert "the promotion is committed" in lines[0], err
+        else:
+            assert "nothing was promoted" in lines[0], err
+    check_presets(out)  # every visible preset has its record, no manifest left behind

@@ -26,6 +26,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
+from tuner._faults import checkpoint
 from tuner._io import dumps_json
 from tuner.config.budgets import Budgets, Tier
 from tuner.config.paths import DEFAULT_PROMOTED_DIR
@@ -160,6 +161,7 @@ def _promote(
             if write is not None:
                 writes.append(write)
     if not dry_run:
+        checkpoint("promote.decided")
         commit_promotion(out_dir, writes, say)
     return outcome
 
