@@ -19,6 +19,7 @@ from tuner.config.budgets import Budgets, load_budgets
 from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE
 from tuner.config.search_space import SearchSpace, load_search_space
 from tuner.errors import InputError
+from tuner.promotion.confirm import ConfirmSettings, check_count, configured
 from tuner.promotion.promoter import Promotion
 from tuner.promotion.promoter import promote as _promote
 from tuner.promotion.reproduce import Reproduction
@@ -382,9 +383,14 @@ def _finish(
                 if smoke:
                     say("smoke study: no preset is written (smoke settings certify the pipeline, not a "
                         "configuration); what the promoter would decide:")
+                k, runs, seeds = _confirm_counts(None, None, None)
+                if smoke:
+                    # Smoke settings: a confirmation as small as the smoke study itself.
+                    runs, seeds = min(runs, max(2, int(handle.settings.get("mc_runs") or 2))), 1
                 promotion = _promote(study, spec=handle._ref.spec, budgets=budgets, budgets_path=Path(budgets_path),
                                      study_dir=directory, out_dir=None, dry_run=smoke, allow_unverified=False,
-                                     report=promotion_report, say=say)
+                                     report=promotion_report, confirm_settings=_confirm_settings(study, k, runs, seeds),
+                                     say=say)
         finally:
             outputs = write_study_outputs(study, directory, budgets, self_contained_plots=self_contained_plots)
         say(f"outputs in {directory}: {', '.join(sorted(p.name for p in outputs))}")
@@ -436,6 +442,9 @@ def promote(
     allow_looser_alpha: bool = False,
     write_outputs: bool = True,
     self_contained_plots: bool | None = None,
+    finalists: int | None = None,
+    confirm_runs: int | None = None,
+    confirm_suite_seeds: int | None = None,
     say: Callable[[str], None] | None = None,
 ) -> Promotion:
     """Applies the budget tiers to a study's feasible Pareto front and returns the
@@ -444,7 +453,12 @@ def promote(
     otherwise the presets and records go to ``out_dir`` (default
     ``configs/presets/promoted``) and the study's outputs are rewritten. ``say`` receives
     the lines the command prints (default: none); ``self_contained_plots`` as in
-    :func:`run_study`."""
+    :func:`run_study`. Tiers are decided on confirmation evidence: up to ``finalists`` per
+    tier (default 5) re-simulated with ``confirm_runs`` Monte Carlo runs (default 2000)
+    and ``confirm_suite_seeds`` fresh seeds per suite scenario (default 16); the
+    environment variables ``TUNER_FINALISTS``, ``TUNER_CONFIRM_RUNS`` and
+    ``TUNER_CONFIRM_SUITE_SEEDS`` change these defaults (:mod:`tuner.promotion.confirm`)."""
+    k, runs, seeds = _confirm_counts(finalists, confirm_runs, confirm_suite_seeds)
     ref = study._ref if isinstance(study, Study) else resolve_study(study, storage)
     budget = load_budgets(budgets)
     if ref.spec.sqlite_path is not None and not ref.spec.sqlite_path.exists():
@@ -459,7 +473,8 @@ def promote(
     result = _promote(handle.optuna, spec=handle._ref.spec, budgets=budget, budgets_path=Path(budgets),
                       study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None, dry_run=dry_run,
                       allow_unverified=allow_unverified, allow_looser_alpha=allow_looser_alpha,
-                      report=promotion_report, say=say or (lambda _m: None))
+                      report=promotion_report, confirm_settings=_confirm_settings(handle.optuna, k, runs, seeds),
+                      say=say or (lambda _m: None))
     if write_outputs and directory is not None and not dry_run:
         try:
             write_study_outputs(handle.optuna, directory, budget,
@@ -470,6 +485,20 @@ def promote(
             # as "nothing promoted".
             raise OSError(f"the promotion is committed, but the study's outputs were not refreshed: {exc}") from exc
     return result
+
+
+def _confirm_counts(finalists: int | None, runs: int | None, suite_seeds: int | None) -> tuple[int, int, int]:
+    """The confirmation's counts: given ones checked, the others from their defaults
+    (environment or built in); an :class:`InputError` for a bad one."""
+    return (check_count("--finalists", configured("finalists") if finalists is None else finalists, 1),
+            check_count("--confirm-runs", configured("runs") if runs is None else runs, 2),
+            check_count("--confirm-suite-seeds", configured("suite_seeds") if suite_seeds is None else suite_seeds, 1))
+
+
+def _confirm_settings(study: optuna.Study, finalists: int, runs: int, suite_seeds: int) -> ConfirmSettings:
+    settings = StudySettings.stored(study)
+    return ConfirmSettings(study_seed=int(settings.get("seed", 0)), ticks=int(settings.get("mc_ticks", 600)),
+                           runs=runs, suite_seeds=suite_seeds, finalists=finalists)
 
 
 def _check_promote_dir(handle: Study, directory: Path, *, explicit: bool) -> None:
