@@ -19,7 +19,7 @@ from tuner.config.paths import REPO_ROOT, bin_dir
 FAST = ["--mc-runs", "20", "--mc-ticks", "150"]
 #: Small confirmation settings for every promotion the tests run (the defaults, 2000 runs
 #: and 16 seeds per suite scenario, are for real promotions); a test may override them.
-CONFIRM_ENV = {"TUNER_CONFIRM_RUNS": "50", "TUNER_CONFIRM_SUITE_SEEDS": "2"}
+CONFIRM_ENV = {"TUNER_CONFIRM_RUNS": "200", "TUNER_CONFIRM_SUITE_SEEDS": "2"}
 
 
 def run_cli(
