@@ -340,6 +340,13 @@ def _tier(
     tier_dir = out_dir / tier.name
     challenge = None
     incumbent_mc: Path | None = None
+    if incumbent is not None and incumbent.get("candidate_id") == c.candidate_id:
+        why = f"the winner is the incumbent {c.candidate_id} itself: it stays (nothing to replace)"
+        say(summary + f"; {why}")
+        for line in explain:
+            say(line)
+        chosen["incumbent"] = incumbent["candidate_id"]
+        return TierOutcome(tier.name, promoted=False, dry_run=dry_run, reason=why, **chosen), None
     if incumbent is not None:
         # Both on the confirmation stream's seeds: the challenger's confirmation runs, and
         # the incumbent re-run on the same seeds with the current binary.
@@ -443,11 +450,11 @@ def _challenger(conf: Confirmation, c: Candidate, alpha: float) -> Candidate:
     """The challenger as the incumbent's re-run is judged: statistics of its confirmation
     runs at ``alpha`` by the same method (:func:`~tuner.record.metrics_from_summary`)."""
     m = metrics_from_summary(read_summary(conf.directory / "mc" / "mc_summary.json"), alpha)
-    passed = {s: all(k == 0 for name, (k, _n) in conf.scenarios.items() if name.startswith(s + "/"))
-              for s in {name.split("/")[0] for name in conf.scenarios}}
+    # Its suites stay the search's (as the incumbent's are its record's): the fresh-seed
+    # suite gate is the confirmation's, which the challenger passed to get here.
     return replace(c, pnl_mean=float(m["pnl_mean"]), pnl_stdev=float(m["pnl_stdev"]), pnl_lcb=float(m["pnl_lcb"]),
                    kill_k=float(m["kill_k"]), kill_n=float(m["kill_n"]), kill_ucb=float(m["kill_ucb"]),
-                   dd_cvar=float(m["dd_cvar"]), evidence_verified=conf.verified, suites_passed=passed)
+                   dd_cvar=float(m["dd_cvar"]), evidence_verified=conf.verified)
 
 
 #: How the distance of an empty tier's nearest candidate is measured.
