@@ -66,7 +66,7 @@ def test_a_real_study_promotes_and_the_record_matches_its_preset(studied: Path) 
     for rec_path in records:
         rec = json.loads(rec_path.read_text())
         env = rec_path.parent / rec["env_file"]
-        assert rec["schema_version"] == 4 and rec["tier"] == rec_path.parent.name
+        assert rec["schema_version"] == 5 and rec["tier"] == rec_path.parent.name
         assert rec["candidate_hash"] == sha256_file(env)
         assert env.name.startswith("phaseA_prom_") and len(env.stem.split("_")[-1]) == 6
         overlay = read_env_file(env)

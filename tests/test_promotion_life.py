@@ -97,7 +97,7 @@ def test_a_better_challenger_replaces_and_a_worse_one_leaves_the_incumbent(life:
     assert events[-1] == ("rejected", "weak"), events
     assert "stays" in steps["worse"] and "paired test" in steps["worse"], steps["worse"]
     current = json.loads((out / "aggressive" / RECORD_FILE).read_text())
-    assert current["candidate_id"] == "d8324b09389e" and current["schema_version"] == 4
+    assert current["candidate_id"] == "d8324b09389e" and current["schema_version"] == 5
     assert current["decision"]["incumbent"] is not None and current["decision"]["challenge"]["replace"] is True
     rejected = _history(out)[-1]
     assert rejected["reasons"] and rejected["incumbent"] == current["candidate_id"]
