@@ -124,6 +124,28 @@ def test_the_shipped_budgets_refuse_a_scenario_failing_on_a_fresh_seed(studied: 
     assert again.returncode == 0 and "reused" in again.stdout and "on fresh seeds in" not in again.stdout, again.stdout
 
 
+@pytest.mark.parametrize("args,env,said", [
+    (["--confirm-runs", "0"], {}, "--confirm-runs 0: must be at least 2"),
+    (["--confirm-runs", "-5"], {}, "--confirm-runs -5: must be at least 2"),
+    (["--confirm-runs", "many"], {}, "--confirm-runs 'many': not an integer"),
+    (["--finalists", "0"], {}, "--finalists 0: must be at least 1"),
+    (["--confirm-suite-seeds", "2.5"], {}, "--confirm-suite-seeds '2.5': not an integer"),
+    ([], {"TUNER_CONFIRM_RUNS": "zero"}, "TUNER_CONFIRM_RUNS 'zero' (the default of --confirm-runs): not an integer"),
+])
+def test_bad_confirmation_settings_exit_2_with_one_line_and_write_nothing(
+    studied: Path, args: list[str], env: dict[str, str], said: str
+) -> None:
+    out = studied / "bad_confirm"
+    oos = studied / "studies" / "prom" / "oos"
+    before = sorted(str(p) for p in oos.rglob("*")) if oos.exists() else []
+    db = (studied / "studies" / "prom.db").read_bytes()
+    r = run_cli("tuner.promote", ["--study", "prom", "--out-dir", str(out), *args], studied, env=env)
+    assert r.returncode == 2 and r.stdout == "", r.stdout + r.stderr
+    assert r.stderr.count("\n") == 1 and said in r.stderr, r.stderr
+    assert not out.exists() and (studied / "studies" / "prom.db").read_bytes() == db
+    assert (sorted(str(p) for p in oos.rglob("*")) if oos.exists() else []) == before
+
+
 def test_the_preset_sourced_in_bash_exports_exactly_the_overlay(studied: Path) -> None:
     out = studied / "promoted_bash"
     assert _promote(studied, out).returncode == 0
@@ -153,6 +175,7 @@ def test_reproduce_matches_then_detects_a_changed_byte(studied: Path) -> None:
     ok = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "repro1")], studied)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "reproduced" in ok.stdout
+    assert "confirmation reproduced: 3 summaries" in ok.stdout, ok.stdout  # the confirmation replayed too
     trial_summary = Path(json.loads(rec_path.read_text())["trial_dir"]) / "mc" / "mc_summary.json"
     original = trial_summary.read_bytes()
     try:
@@ -165,6 +188,29 @@ def test_reproduce_matches_then_detects_a_changed_byte(studied: Path) -> None:
         assert f"trial file changed after the trial: {trial_summary}" in bad.stdout, bad.stdout + bad.stderr
     finally:
         trial_summary.write_bytes(original)
+
+
+def test_reproduce_replays_the_confirmation_and_judges_fresh_seeds(studied: Path) -> None:
+    out = studied / "promoted_fresh"
+    assert _promote(studied, out).returncode == 0
+    rec_path = next(out.glob(f"*/{RECORD_FILE}"))
+    r = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "fresh1"), "--fresh-seeds", "100"],
+                studied)
+    assert r.returncode in (0, 1), r.stdout + r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("fresh seeds (100 runs, new stream): "))
+    assert ("still passes" in line) == (r.returncode == 0), r.stdout
+    assert (studied / "fresh1" / "fresh_100" / "evidence_pack" / "SHA256SUMS").is_file()
+    bad = run_cli("tuner.reproduce", [str(rec_path), "--fresh-seeds", "1"], studied)
+    assert bad.returncode == 2 and "--fresh-seeds 1: must be at least 2" in bad.stderr, bad.stderr
+    # A confirmation summary changed after the promotion: the replay says so.
+    summary = Path(json.loads(rec_path.read_text())["confirmation"]["directory"]) / "mc" / "mc_summary.json"
+    original = summary.read_bytes()
+    try:
+        summary.write_bytes(original.replace(b"\n", b"\n ", 1))
+        r = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "fresh2")], studied)
+        assert r.returncode == 1 and "confirmation NOT reproduced: mc/mc_summary.json" in r.stdout, r.stdout + r.stderr
+    finally:
+        summary.write_bytes(original)
 
 
 def test_a_tampered_trial_is_never_promoted_and_the_next_candidate_is_considered(studied: Path) -> None:

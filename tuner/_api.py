@@ -23,7 +23,7 @@ from tuner.promotion.confirm import ConfirmSettings, check_count, configured
 from tuner.promotion.promoter import Promotion
 from tuner.promotion.promoter import promote as _promote
 from tuner.promotion.reproduce import Reproduction
-from tuner.promotion.reproduce import reproduce as _reproduce
+from tuner.promotion.reproduce import reproduce_all as _reproduce
 from tuner.record import TrialView, counted_trials, front_members, is_feasible
 from tuner.search.run import RunOptions, StudyDirStopped, TrialTakenOver, run_local_workers, run_trials
 from tuner.session.lock import StudyLock, setup_lock
@@ -207,6 +207,8 @@ def run_study(
             raise InputError(f"{flag} {value}: must be a positive number of seconds")
     require_sampler(sampler)
     budget = load_budgets(budgets)
+    if promote:
+        _confirm_counts(None, None, None)  # a bad TUNER_CONFIRM_* default fails now, not after the trials
     space = load_search_space(search_space)
     require_suite_files()
     directory = Path(study_dir or Path("studies") / ref.name).resolve()
@@ -513,10 +515,16 @@ def _check_promote_dir(handle: Study, directory: Path, *, explicit: bool) -> Non
                          f"(which recorded {handle.study_dir}); choose that study's own directory")
 
 
-def reproduce(record: str | Path, output_dir: str | Path | None = None, *, quiet: bool = True) -> Reproduction:
+def reproduce(record: str | Path, output_dir: str | Path | None = None, *, quiet: bool = True,
+              fresh_seeds: int | None = None) -> Reproduction:
     """Re-runs a promotion record's Monte Carlo (same overlay, seeds, runs, ticks) in
-    ``output_dir`` (default: a fresh temporary directory) and compares it with the trial's
-    (:class:`~tuner.promotion.reproduce.Reproduction`). Raises
-    :class:`~tuner.errors.InputError` for an unusable record."""
+    ``output_dir`` (default: a fresh temporary directory) and compares it with the trial's,
+    then replays the record's confirmation the same way (``Reproduction.confirmation``;
+    :class:`~tuner.promotion.reproduce.Reproduction`). ``fresh_seeds`` N also evaluates
+    the candidate on a new stream of N runs and both suites and judges it against its tier
+    (``Reproduction.fresh``). Raises :class:`~tuner.errors.InputError` for an unusable
+    record."""
+    if fresh_seeds is not None:
+        check_count("--fresh-seeds", fresh_seeds, 2)
     ensure_binaries(quiet=quiet)
-    return _reproduce(Path(record), Path(output_dir) if output_dir is not None else None)
+    return _reproduce(Path(record), Path(output_dir) if output_dir is not None else None, fresh=fresh_seeds)

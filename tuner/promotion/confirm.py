@@ -327,8 +327,10 @@ def confirm(study: optuna.Study, t: FrozenTrial, study_dir: Path | None, setting
     return c
 
 
-def simulate(overlay: Mapping[str, str], out: Path, settings: ConfirmSettings, label: str) -> None:
-    """Runs the Monte Carlo and both suites of ``settings``' streams for ``overlay`` into
+def simulate(overlay: Mapping[str, str], out: Path, settings: ConfirmSettings, label: str,
+             suite_files: Mapping[str, Path] | None = None) -> None:
+    """Runs the Monte Carlo and both suites (``suite_files``, default the current
+    :func:`~tuner.config.paths.suites`) of ``settings``' streams for ``overlay`` into
     ``out``, packs and verifies it. Raises :class:`InputError` when a command fails."""
     out.mkdir(parents=True, exist_ok=True)
 
@@ -339,7 +341,7 @@ def simulate(overlay: Mapping[str, str], out: Path, settings: ConfirmSettings, l
 
     run(client.monte_carlo_argv(runs=settings.runs, ticks=settings.ticks, seed=settings.mc_seed,
                                 output_dir=out / "mc"))
-    for name, path in suites().items():
+    for name, path in (suite_files if suite_files is not None else suites()).items():
         run([*client.suite_argv(path, out / "suite" / name), "--seed-base", str(settings.suite_seed_base),
              "--num-seeds", str(settings.suite_seeds)], ok=(0, 1))
     run(client.write_pack_argv(out))
