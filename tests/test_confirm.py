@@ -58,3 +58,34 @@ def test_confirmation_streams_are_not_the_search_stream() -> None:
     assert s.mc_seed == stream_base(42, CONFIRM_MC) and s.suite_seed_base == stream_base(42, CONFIRM_SUITE)
     assert not overlaps((s.mc_seed, s.runs), (stream_base(42, SEARCH_MC), 10**6))
     assert s.key == "confirm-mc_r2000_t600_s16"
+
+
+def test_the_confirmation_stream_never_overlaps_the_searchs_seed_plus_i() -> None:
+    # The search still runs seed + i (i < mc_runs); the confirmation's base is a 64-bit hash.
+    for seed in [*range(0, 200), 2**31 - 1, 2**62, 2**63 - 1]:
+        s = ConfirmSettings(study_seed=seed, ticks=600, runs=20_000)
+        assert not overlaps((s.mc_seed, s.runs), (seed, 100_000)), seed
+        assert not overlaps((s.suite_seed_base, 2 * 9 * 64), (seed, 100_000)), seed
+        assert s.mc_seed != s.suite_seed_base
+        s.check_disjoint(seed, 100_000)
+
+
+def test_an_overlapping_confirmation_stream_is_refused(input_error) -> None:  # type: ignore[no-untyped-def]
+    s = ConfirmSettings(study_seed=42, ticks=600, runs=100)
+    input_error(lambda: s.check_disjoint(s.mc_seed - 10, 20), "overlaps the search's seeds")
+
+
+def test_confirmation_defaults_come_from_the_environment_and_bad_values_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, input_error  # type: ignore[no-untyped-def]
+) -> None:
+    from tuner.promotion.confirm import DEFAULT_CONFIRM_RUNS, check_count, configured
+
+    monkeypatch.delenv("TUNER_CONFIRM_RUNS", raising=False)
+    assert configured("runs") == DEFAULT_CONFIRM_RUNS == 2000
+    monkeypatch.setenv("TUNER_CONFIRM_RUNS", "300")
+    assert configured("runs") == 300
+    for bad in ("0", "-3", "1", "lots", "2.5"):
+        monkeypatch.setenv("TUNER_CONFIRM_RUNS", bad)
+        input_error(lambda: configured("runs"), "TUNER_CONFIRM_RUNS", "--confirm-runs")
+    for value in (0, -1, True, "5", 1.5):
+        input_error(lambda v=value: check_count("--finalists", v, 1), "--finalists")
