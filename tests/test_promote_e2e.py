@@ -119,6 +119,10 @@ def test_the_shipped_budgets_refuse_a_scenario_failing_on_a_fresh_seed(studied: 
     assert balanced["finalists"] >= 1 and balanced["finalists_passed"] == 0
     assert balanced["nearest"]["evidence"] == "confirmation" and balanced["nearest"]["distance"] > 0
     assert "fresh seeds: none allowed" in balanced["reason"], balanced["reason"]
+    # The overfitting report: in the decision and, after a promotion, in pareto.json.
+    o = decision["overfitting"]
+    assert o["finalists"] == len(o["per_finalist"]) >= 1 and set(o["mean_degradation"]) >= {"pnl_mean", "dd_cvar"}
+    assert json.loads((studied / "studies" / "prom" / "pareto.json").read_text())["overfitting"]["finalists"] == o["finalists"]
     # A repeated promotion reuses the finished confirmations (same settings, packs verify).
     again = _promote(studied, out, "--budgets", str(Path(__file__).resolve().parents[1] / "configs" / "budgets.yaml"))
     assert again.returncode == 0 and "reused" in again.stdout and "on fresh seeds in" not in again.stdout, again.stdout
