@@ -303,14 +303,23 @@ def confirm(study: optuna.Study, t: FrozenTrial, study_dir: Path | None, setting
             return _read(t.number, cid, out, settings.key, reused=True)
     overlay = dict(t.user_attrs.get(Attr.OVERLAY) or {})
     started = time.monotonic()
-    partial = out.with_name(f".{out.name}.partial")
+    # Made aside (one name per process), then renamed into place. Another promoter may
+    # have put the same confirmation there meanwhile: the seeds are fixed, so the same
+    # bytes; an existing directory is kept only when it verifies and lists the same files
+    # with the same digests as this one, and replaced otherwise.
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
     try:
         if partial.exists():
             shutil.rmtree(partial)
         simulate(overlay, partial, settings, f"confirmation of trial {t.number}")
-        if out.exists():
-            shutil.rmtree(out)
-        partial.rename(out)
+        sums = "evidence_pack/SHA256SUMS"
+        if (out / sums).is_file() and sha256_file(out / sums) == sha256_file(partial / sums) \
+                and client.verify_tree(out).ok:
+            shutil.rmtree(partial)
+        else:
+            if out.exists():
+                shutil.rmtree(out)
+            partial.rename(out)
     except OSError as exc:
         raise InputError(f"confirmation of trial {t.number}: cannot write {exc.filename or out} "
                          f"({exc.strerror or exc})") from None
