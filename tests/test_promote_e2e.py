@@ -132,8 +132,6 @@ def test_the_shipped_budgets_refuse_a_scenario_failing_on_a_fresh_seed(studied: 
     (["--confirm-runs", "0"], {}, "--confirm-runs 0: must be at least 2"),
     (["--confirm-runs", "-5"], {}, "--confirm-runs -5: must be at least 2"),
     (["--confirm-runs", "many"], {}, "--confirm-runs 'many': not an integer"),
-    (["--finalists", "0"], {}, "--finalists 0: must be at least 1"),
-    (["--confirm-suite-seeds", "2.5"], {}, "--confirm-suite-seeds '2.5': not an integer"),
     ([], {"TUNER_CONFIRM_RUNS": "zero"}, "TUNER_CONFIRM_RUNS 'zero' (the default of --confirm-runs): not an integer"),
 ])
 def test_bad_confirmation_settings_exit_2_with_one_line_and_write_nothing(
@@ -148,6 +146,19 @@ def test_bad_confirmation_settings_exit_2_with_one_line_and_write_nothing(
     assert r.stderr.count("\n") == 1 and said in r.stderr, r.stderr
     assert not out.exists() and (studied / "studies" / "prom.db").read_bytes() == db
     assert (sorted(str(p) for p in oos.rglob("*")) if oos.exists() else []) == before
+
+
+@pytest.mark.parametrize("args,said", [
+    (["--finalists", "0"], "--finalists 0: must be at least 1"),
+    (["--finalists", "two"], "--finalists 'two': not an integer"),
+    (["--confirm-suite-seeds", "2.5"], "--confirm-suite-seeds '2.5': not an integer"),
+    (["--confirm-suite-seeds", "-1"], "--confirm-suite-seeds -1: must be at least 1"),
+    (["--confirm-runs", "1"], "--confirm-runs 1: must be at least 2"),
+])
+def test_bad_counts_are_refused_by_the_parser(args: list[str], said: str, input_error) -> None:  # type: ignore[no-untyped-def]
+    from tuner.promote import build_parser  # noqa: PLC0415
+
+    input_error(lambda: build_parser().parse_args(["--study", "prom", *args]), said)
 
 
 def test_the_preset_sourced_in_bash_exports_exactly_the_overlay(studied: Path) -> None:
