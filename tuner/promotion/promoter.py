@@ -237,6 +237,8 @@ class _Context:
     cs: ConfirmSettings
     allow_unverified: bool
     say: Callable[[str], None]
+    #: The distance of a nearest candidate is explained once per promotion.
+    distance_said: bool = False
 
     def confirmation(self, t: FrozenTrial) -> Confirmation | str:
         """The trial's confirmation (made once per promotion, reused across tiers and from
@@ -314,8 +316,9 @@ def _tier(
         else:
             why = "no feasible candidate on the Pareto front"
         say(f"  {tier.name}: nothing promoted: {why}{kept}")
-        if nearest is not None:
-            say(f"    distance: {DISTANCE}")
+        if nearest is not None and not ctx.distance_said:
+            say(f"    (distance: {DISTANCE})")
+            ctx.distance_said = True
         return TierOutcome(tier.name, promoted=False, dry_run=dry_run, reason=why, nearest=nearest,
                            incumbent=incumbent["candidate_id"] if incumbent else None, **common), None
     t, c, v, verdict, conf = passing[0]
