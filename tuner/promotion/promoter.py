@@ -152,7 +152,7 @@ def promote(
     ``report`` renders a tier's HTML page (written with its record, named in it).
     ``confirm_settings`` (default: :class:`~tuner.promotion.confirm.ConfirmSettings` from
     the study's seed and ticks) says how finalists are confirmed; a dry run confirms too
-    (into the trial directories' ``oos/``, its metrics into the storage), it only writes
+    (into the study directory's ``oos/``, its metrics into the storage), it only writes
     no preset."""
     out_dir = out_dir or DEFAULT_PROMOTED_DIR
     stored = StudySettings.stored(study)
