@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tuner.config.budgets import Tier
-from tuner.promotion.confirm import ConfirmSettings, Confirmation, judge
+from tuner.promotion.confirm import ConfirmSettings, Confirmation, judge, suites_tag
 from tuner.stats.bounds import skew_t_lcb, wilson_upper
 from tuner.stats.streams import CONFIRM_MC, CONFIRM_SUITE, SEARCH_MC, overlaps, stream_base
 
@@ -57,7 +57,7 @@ def test_confirmation_streams_are_not_the_search_stream() -> None:
     s = ConfirmSettings(study_seed=42, ticks=600)
     assert s.mc_seed == stream_base(42, CONFIRM_MC) and s.suite_seed_base == stream_base(42, CONFIRM_SUITE)
     assert not overlaps((s.mc_seed, s.runs), (stream_base(42, SEARCH_MC), 10**6))
-    assert s.key == "confirm-mc_r2000_t600_s16"
+    assert s.key == f"confirm-mc_r2000_t600_s16_{suites_tag()}" and len(suites_tag()) == 8
 
 
 def test_the_confirmation_stream_never_overlaps_the_searchs_seed_plus_i() -> None:
@@ -89,3 +89,17 @@ def test_confirmation_defaults_come_from_the_environment_and_bad_values_are_one_
         input_error(lambda: configured("runs"), "TUNER_CONFIRM_RUNS", "--confirm-runs")
     for value in (0, -1, True, "5", 1.5):
         input_error(lambda v=value: check_count("--finalists", v, 1), "--finalists")
+
+
+def test_the_key_changes_with_the_suite_files(tmp_path: Path) -> None:
+    from tuner.config.paths import suites  # noqa: PLC0415
+
+    shipped = suites()
+    copies = {}
+    for name, path in shipped.items():
+        copies[name] = tmp_path / path.name
+        copies[name].write_bytes(path.read_bytes())
+    assert suites_tag(copies) == suites_tag(shipped)
+    first = next(iter(copies.values()))
+    first.write_bytes(first.read_bytes() + b"\n# edited\n")
+    assert suites_tag(copies) != suites_tag(shipped)

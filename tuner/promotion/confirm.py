@@ -72,6 +72,7 @@ __all__ = [
     "read_confirmation",
     "simulate",
     "study_attr_key",
+    "suites_tag",
 ]
 
 #: Defaults of ``--confirm-runs``, ``--confirm-suite-seeds`` and ``--finalists``.
@@ -131,7 +132,10 @@ class ConfirmSettings:
 
     @property
     def key(self) -> str:
-        return f"{self.mc_stream}_r{self.runs}_t{self.ticks}_s{self.suite_seeds}"
+        """Names a confirmation: stream, runs, ticks, seeds per scenario and the first 8 hex
+        digits of a digest of the suite files it runs (:func:`suites_tag`), so that a
+        confirmation made with other suites is never reused."""
+        return f"{self.mc_stream}_r{self.runs}_t{self.ticks}_s{self.suite_seeds}_{suites_tag()}"
 
     @property
     def mc_seed(self) -> int:
@@ -266,6 +270,20 @@ class Verdict:
         return {"candidate_id": self.candidate_id, "trial": self.trial_number, "alpha": self.alpha,
                 "passed": self.passed, "distance": self.distance(), "failures": self.failures(),
                 "gates": [g.__dict__ for g in self.gates], "metrics": dict(self.metrics)}
+
+
+def suites_tag(files: Mapping[str, Path] | None = None) -> str:
+    """The first 8 hex digits of SHA-256 over ``<suite name> <sha256 of its file>`` lines of
+    the suites a confirmation runs (default: the current ones; a missing file counts as
+    ``missing``)."""
+    lines = []
+    for name, path in sorted((files if files is not None else suites()).items()):
+        try:
+            digest = sha256_file(path)
+        except OSError:
+            digest = "missing"
+        lines.append(f"{name} {digest}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()[:8]
 
 
 def study_attr_key(trial_number: int) -> str:
