@@ -233,3 +233,14 @@ def test_the_report_is_linked_self_contained_and_renders_without_a_javascript_er
         assert page.errors() == []
     finally:
         page.close()
+
+
+def test_promoting_the_incumbent_again_leaves_the_tier_as_it_is(life: dict, tmp_path: Path) -> None:
+    rec_path = _copy_tier(life, tmp_path)
+    before = sorted(p.name for p in rec_path.parent.iterdir())
+    history = (rec_path.parent / "history.jsonl").read_text()
+    r = _promote(life["cwd"], rec_path.parent.parent, "strong", life["env"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the winner is the incumbent d8324b09389e itself: it stays" in r.stdout, r.stdout
+    assert sorted(p.name for p in rec_path.parent.iterdir()) == before
+    assert (rec_path.parent / "history.jsonl").read_text() == history
