@@ -6,11 +6,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import os
+
 import pytest
 
 from tuner.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Promotions made in-process by the tests confirm cheaply (tests/e2e.py sets the same for
+# the commands it runs); tests of the defaults clear these.
+os.environ.setdefault("TUNER_CONFIRM_RUNS", "200")
+os.environ.setdefault("TUNER_CONFIRM_SUITE_SEEDS", "2")
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from tuner.config.paths import REPO_ROOT, bin_dir
 
 #: Small Monte Carlo settings that keep each trial well under a second.
 FAST = ["--mc-runs", "20", "--mc-ticks", "150"]
+#: Small confirmation settings for every promotion the tests run (the defaults, 2000 runs
+#: and 16 seeds per suite scenario, are for real promotions); a test may override them.
+CONFIRM_ENV = {"TUNER_CONFIRM_RUNS": "200", "TUNER_CONFIRM_SUITE_SEEDS": "2"}
 
 
 def run_cli(
@@ -28,6 +31,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Runs ``python -m <module> <args>`` in ``cwd`` and captures its output."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PARAPHINA_", "TUNER_"))}
+    full_env.update(CONFIRM_ENV)
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", module, *args],

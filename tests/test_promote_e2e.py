@@ -16,10 +16,26 @@ from tuner.names import KNOB_NAMES, candidate_id
 from tuner.promotion.provenance import RECORD_FILE
 from tuner.simulator.envfile import read_env_file
 from tuner.simulator.build import ensure_binaries
+from tuner.stats.streams import overlaps
 
 # The study's default Monte Carlo settings (200 runs x 600 ticks); with this seed the
 # first ten candidates hold feasible ones that pass every tier.
 STUDY_ARGS = ["--study", "prom", "--trials", "10", "--population", "5", "--seed", "2", "--no-promote"]
+
+#: The shipped tiers, but a suite scenario may fail on fresh seeds. Tiers are decided on
+#: confirmation evidence (tests/e2e.py: 200 runs, 2 fresh seeds per suite scenario); with
+#: 2 seeds a Clopper-Pearson bound is never below 0.9, so any allowed rate under 0.9
+#: means "none allowed", and with the shipped budgets (none allowed) this study's
+#: finalists each fail an adversarial scenario on one of two fresh seeds (see
+#: test_the_shipped_budgets_refuse_a_scenario_failing_on_a_fresh_seed). These tests are
+#: about the pipeline (preset, record, reproduce, tampering), so they allow it.
+PIPELINE_BUDGETS = """\
+alpha: 0.05
+tiers:
+  conservative: {max_kill_ucb: 0.05, max_dd_cvar: 500.0, min_pnl_lcb_usd: 10.0, max_scenario_failure_rate: 1.0}
+  balanced:     {max_kill_ucb: 0.10, max_dd_cvar: 1000.0, min_pnl_lcb_usd: 20.0, max_scenario_failure_rate: 1.0}
+  aggressive:   {max_kill_ucb: 0.15, max_dd_cvar: 2000.0, min_pnl_lcb_usd: 30.0, max_scenario_failure_rate: 1.0}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +44,13 @@ def studied(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("promote")
     r = run_cli("tuner.study", STUDY_ARGS, cwd)
     assert r.returncode == 0, r.stderr
+    (cwd / "pipeline_budgets.yaml").write_text(PIPELINE_BUDGETS)
     return cwd
 
 
 def _promote(cwd: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("tuner.promote", ["--study", "prom", "--out-dir", str(out), *extra], cwd)
+    budgets = [] if "--budgets" in extra else ["--budgets", str(cwd / "pipeline_budgets.yaml")]
+    return run_cli("tuner.promote", ["--study", "prom", *budgets, "--out-dir", str(out), *extra], cwd)
 
 
 def _winners(out: Path) -> dict[str, str]:
@@ -48,7 +66,7 @@ def test_a_real_study_promotes_and_the_record_matches_its_preset(studied: Path) 
     for rec_path in records:
         rec = json.loads(rec_path.read_text())
         env = rec_path.parent / rec["env_file"]
-        assert rec["schema_version"] == 4 and rec["tier"] == rec_path.parent.name
+        assert rec["schema_version"] == 5 and rec["tier"] == rec_path.parent.name
         assert rec["candidate_hash"] == sha256_file(env)
         assert env.name.startswith("phaseA_prom_") and len(env.stem.split("_")[-1]) == 6
         overlay = read_env_file(env)
@@ -60,13 +78,87 @@ def test_a_real_study_promotes_and_the_record_matches_its_preset(studied: Path) 
         assert rec["evidence_verified"] is True and rec["suites_passed"] == {
             "research_v1": True, "adversarial_regression_v1": True}
         assert rec["seeds"] == list(range(2, 2 + 200)) and rec["sampler"] == "nsga2" and rec["sampler_seed"] == 2
-        stats = rec["statistics"]
+        stats = rec["statistics"]  # the search evidence that made it a finalist
         assert stats["kill_ucb"] <= rec["tier_budget"]["max_kill_ucb"]
         assert stats["dd_cvar"] <= rec["tier_budget"]["max_dd_cvar"]
         assert stats["pnl_lcb"] >= rec["tier_budget"]["min_pnl_lcb_usd"]
+        # The tier was decided on the confirmation: every gate a bound at alpha / K, inside the budget.
+        conf = rec["confirmation"]
+        assert conf["passed"] is True and conf["runs"] == 200 and conf["suite_seeds_per_scenario"] == 2
+        assert conf["alpha"] == pytest.approx(0.05 / conf["finalists"])
+        gates = {g["rule"]: g for g in conf["gates"]}
+        for rule in ("kill_ucb", "dd_cvar_ucb", "pnl_lcb"):
+            assert gates[rule]["passed"] and gates[rule]["margin"] >= 0 and gates[rule]["method"], rule
+        assert gates["dd_cvar_ucb"]["value"] <= rec["tier_budget"]["max_dd_cvar"]
+        assert sum(1 for g in conf["gates"] if g["rule"].startswith("scenario ")) >= 2
+        assert rec["decision"]["decided_on"].startswith("confirmation evidence only")
+        streams = rec["seed_streams"]
+        assert {"search-mc", "confirm-mc", "confirm-suite"} <= set(streams)
+        first, count = streams["confirm-mc"]["first"], streams["confirm-mc"]["count"]
+        assert not overlaps((first, count), (2, 200))  # never a search seed
+        oos = Path(conf["directory"])
+        tdir = Path(rec["trial_dir"])
+        assert oos.parent == tdir.parent.parent / "oos" / tdir.name  # <study dir>/oos/<trial dir name>/<key>
+        assert (oos / "evidence_pack" / "SHA256SUMS").is_file() and sha256_file(
+            oos / "evidence_pack" / "SHA256SUMS") == conf["sha256sums"]
         header = env.read_text().splitlines()[:4]
         assert header[0] == f"# Promoted configuration for {rec['tier']} tier" and header[2].startswith(
             f"# Candidate: {rec['candidate_id']}")
+
+
+def test_the_shipped_budgets_refuse_a_scenario_failing_on_a_fresh_seed(studied: Path) -> None:
+    out = studied / "shipped"
+    r = _promote(studied, out, "--budgets", str(Path(__file__).resolve().parents[1] / "configs" / "budgets.yaml"),
+                 "--json")
+    assert r.returncode == 0, r.stderr
+    decision = json.loads(r.stdout)  # --json: one object, nothing else
+    tiers = decision["tiers"]
+    assert decision["confirmation"]["runs"] == 200 and decision["confirmation"]["streams"]["confirm-mc"]["first"]
+    assert not any(t["promoted"] for t in tiers.values()) and not list(out.glob(f"*/{RECORD_FILE}"))
+    balanced = tiers["balanced"]
+    assert balanced["finalists"] >= 1 and balanced["finalists_passed"] == 0
+    assert balanced["nearest"]["evidence"] == "confirmation" and balanced["nearest"]["distance"] > 0
+    assert "fresh seeds: none allowed" in balanced["reason"], balanced["reason"]
+    # The overfitting report: in the decision and, after a promotion, in pareto.json.
+    o = decision["overfitting"]
+    assert o["finalists"] == len(o["per_finalist"]) >= 1 and set(o["mean_degradation"]) >= {"pnl_mean", "dd_cvar"}
+    assert json.loads((studied / "studies" / "prom" / "pareto.json").read_text())["overfitting"]["finalists"] == o["finalists"]
+    # A repeated promotion reuses the finished confirmations (same settings, packs verify).
+    again = _promote(studied, out, "--budgets", str(Path(__file__).resolve().parents[1] / "configs" / "budgets.yaml"))
+    assert again.returncode == 0 and "reused" in again.stdout and "on fresh seeds in" not in again.stdout, again.stdout
+
+
+@pytest.mark.parametrize("args,env,said", [
+    (["--confirm-runs", "0"], {}, "--confirm-runs 0: must be at least 2"),
+    (["--confirm-runs", "-5"], {}, "--confirm-runs -5: must be at least 2"),
+    (["--confirm-runs", "many"], {}, "--confirm-runs 'many': not an integer"),
+    ([], {"TUNER_CONFIRM_RUNS": "zero"}, "TUNER_CONFIRM_RUNS 'zero' (the default of --confirm-runs): not an integer"),
+])
+def test_bad_confirmation_settings_exit_2_with_one_line_and_write_nothing(
+    studied: Path, args: list[str], env: dict[str, str], said: str
+) -> None:
+    out = studied / "bad_confirm"
+    oos = studied / "studies" / "prom" / "oos"
+    before = sorted(str(p) for p in oos.rglob("*")) if oos.exists() else []
+    db = (studied / "studies" / "prom.db").read_bytes()
+    r = run_cli("tuner.promote", ["--study", "prom", "--out-dir", str(out), *args], studied, env=env)
+    assert r.returncode == 2 and r.stdout == "", r.stdout + r.stderr
+    assert r.stderr.count("\n") == 1 and said in r.stderr, r.stderr
+    assert not out.exists() and (studied / "studies" / "prom.db").read_bytes() == db
+    assert (sorted(str(p) for p in oos.rglob("*")) if oos.exists() else []) == before
+
+
+@pytest.mark.parametrize("args,said", [
+    (["--finalists", "0"], "--finalists 0: must be at least 1"),
+    (["--finalists", "two"], "--finalists 'two': not an integer"),
+    (["--confirm-suite-seeds", "2.5"], "--confirm-suite-seeds '2.5': not an integer"),
+    (["--confirm-suite-seeds", "-1"], "--confirm-suite-seeds -1: must be at least 1"),
+    (["--confirm-runs", "1"], "--confirm-runs 1: must be at least 2"),
+])
+def test_bad_counts_are_refused_by_the_parser(args: list[str], said: str, input_error) -> None:  # type: ignore[no-untyped-def]
+    from tuner.promote import build_parser  # noqa: PLC0415
+
+    input_error(lambda: build_parser().parse_args(["--study", "prom", *args]), said)
 
 
 def test_the_preset_sourced_in_bash_exports_exactly_the_overlay(studied: Path) -> None:
@@ -98,6 +190,7 @@ def test_reproduce_matches_then_detects_a_changed_byte(studied: Path) -> None:
     ok = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "repro1")], studied)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "reproduced" in ok.stdout
+    assert "confirmation reproduced: 3 summaries" in ok.stdout, ok.stdout  # the confirmation replayed too
     trial_summary = Path(json.loads(rec_path.read_text())["trial_dir"]) / "mc" / "mc_summary.json"
     original = trial_summary.read_bytes()
     try:
@@ -110,6 +203,29 @@ def test_reproduce_matches_then_detects_a_changed_byte(studied: Path) -> None:
         assert f"trial file changed after the trial: {trial_summary}" in bad.stdout, bad.stdout + bad.stderr
     finally:
         trial_summary.write_bytes(original)
+
+
+def test_reproduce_replays_the_confirmation_and_judges_fresh_seeds(studied: Path) -> None:
+    out = studied / "promoted_fresh"
+    assert _promote(studied, out).returncode == 0
+    rec_path = next(out.glob(f"*/{RECORD_FILE}"))
+    r = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "fresh1"), "--fresh-seeds", "100"],
+                studied)
+    assert r.returncode in (0, 1), r.stdout + r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("fresh seeds (100 runs, new stream): "))
+    assert ("still passes" in line) == (r.returncode == 0), r.stdout
+    assert (studied / "fresh1" / "fresh_100" / "evidence_pack" / "SHA256SUMS").is_file()
+    bad = run_cli("tuner.reproduce", [str(rec_path), "--fresh-seeds", "1"], studied)
+    assert bad.returncode == 2 and "--fresh-seeds 1: must be at least 2" in bad.stderr, bad.stderr
+    # A confirmation summary changed after the promotion: the replay says so.
+    summary = Path(json.loads(rec_path.read_text())["confirmation"]["directory"]) / "mc" / "mc_summary.json"
+    original = summary.read_bytes()
+    try:
+        summary.write_bytes(original.replace(b"\n", b"\n ", 1))
+        r = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "fresh2")], studied)
+        assert r.returncode == 1 and "confirmation NOT reproduced: mc/mc_summary.json" in r.stdout, r.stdout + r.stderr
+    finally:
+        summary.write_bytes(original)
 
 
 def test_a_tampered_trial_is_never_promoted_and_the_next_candidate_is_considered(studied: Path) -> None:

@@ -21,18 +21,24 @@ from tuner.config.paths import DEFAULT_PROMOTED_DIR, REPO_ROOT
 from tuner.promotion.provenance import RECORD_FILE
 from tuner.simulator.build import ensure_binaries
 
+#: Tiers are decided on confirmation evidence (tests/e2e.py: 200 fresh runs, 2 fresh seeds
+#: per suite scenario). A suite scenario may fail on fresh seeds here: with 2 seeds no
+#: Clopper-Pearson bound is below 0.9, and the strong study's best candidate fails one
+#: scenario on one fresh seed; this file is about a promotion's life, not the suite gate
+#: (tests/test_confirm.py, tests/test_promote_e2e.py).
 BUDGETS = """\
 alpha: 0.05
 tiers:
-  aggressive: {max_kill_ucb: 0.2, max_dd_cvar: 1000.0, min_pnl_lcb_usd: 0.0}
+  aggressive: {max_kill_ucb: 0.2, max_dd_cvar: 1000.0, min_pnl_lcb_usd: 0.0, max_scenario_failure_rate: 1.0}
 """
 #: A tighter drawdown budget: the strong study's winner under it is a modest candidate
-#: (74f3c3faa0e2, pnl_mean 31.6, dd_cvar 171), the first incumbent.
-TIGHT = BUDGETS.replace("max_dd_cvar: 1000.0", "max_dd_cvar: 200.0")
-#: Both studies use Monte Carlo seed 42 (the same 20 seeds). Measured with these
-#: settings: the strong study's winner under BUDGETS (d8324b09389e, pnl_mean 52.1)
-#: beats 74f3c3faa0e2 by the paired test (p = 0.013); the weak study's winner
-#: (890d41c6151d, 43.2) does not beat d8324b09389e. Deterministic: same seed, same bytes.
+#: (74f3c3faa0e2, confirmation pnl_mean 25.1, dd_cvar upper bound 299), the first incumbent.
+TIGHT = BUDGETS.replace("max_dd_cvar: 1000.0", "max_dd_cvar: 300.0")
+#: Both studies use Monte Carlo seed 42, so their confirmation streams are the same 200
+#: fresh seeds. Measured with these settings: the strong study's winner under BUDGETS
+#: (d8324b09389e, confirmation pnl_mean 43.0) beats 74f3c3faa0e2 by the paired test on
+#: those seeds; the weak study's winner (890d41c6151d, 32.9) does not beat d8324b09389e.
+#: Deterministic: same seeds, same bytes.
 WEAK = ["--study", "weak", "--trials", "5", "--sampler", "random", "--seed", "42", "--no-promote", *FAST]
 STRONG = ["--study", "strong", "--trials", "7", "--sampler", "tpe", "--seed", "42", "--no-promote", *FAST]
 
@@ -91,7 +97,7 @@ def test_a_better_challenger_replaces_and_a_worse_one_leaves_the_incumbent(life:
     assert events[-1] == ("rejected", "weak"), events
     assert "stays" in steps["worse"] and "paired test" in steps["worse"], steps["worse"]
     current = json.loads((out / "aggressive" / RECORD_FILE).read_text())
-    assert current["candidate_id"] == "d8324b09389e" and current["schema_version"] == 4
+    assert current["candidate_id"] == "d8324b09389e" and current["schema_version"] == 5
     assert current["decision"]["incumbent"] is not None and current["decision"]["challenge"]["replace"] is True
     rejected = _history(out)[-1]
     assert rejected["reasons"] and rejected["incumbent"] == current["candidate_id"]
@@ -227,3 +233,14 @@ def test_the_report_is_linked_self_contained_and_renders_without_a_javascript_er
         assert page.errors() == []
     finally:
         page.close()
+
+
+def test_promoting_the_incumbent_again_leaves_the_tier_as_it_is(life: dict, tmp_path: Path) -> None:
+    rec_path = _copy_tier(life, tmp_path)
+    before = sorted(p.name for p in rec_path.parent.iterdir())
+    history = (rec_path.parent / "history.jsonl").read_text()
+    r = _promote(life["cwd"], rec_path.parent.parent, "strong", life["env"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the winner is the incumbent d8324b09389e itself: it stays" in r.stdout, r.stdout
+    assert sorted(p.name for p in rec_path.parent.iterdir()) == before
+    assert (rec_path.parent / "history.jsonl").read_text() == history

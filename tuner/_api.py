@@ -19,10 +19,11 @@ from tuner.config.budgets import Budgets, load_budgets
 from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE
 from tuner.config.search_space import SearchSpace, load_search_space
 from tuner.errors import InputError, StorageFailed
+from tuner.promotion.confirm import ConfirmSettings, check_count, configured
 from tuner.promotion.promoter import Promotion
 from tuner.promotion.promoter import promote as _promote
 from tuner.promotion.reproduce import Reproduction
-from tuner.promotion.reproduce import reproduce as _reproduce
+from tuner.promotion.reproduce import reproduce_all as _reproduce
 from tuner.record import TrialView, counted_trials, front_members, is_feasible
 from tuner.search.run import RunOptions, StudyDirStopped, TrialTakenOver, run_local_workers, run_trials
 from tuner.session.lock import StudyLock, setup_lock
@@ -206,6 +207,8 @@ def run_study(
             raise InputError(f"{flag} {value}: must be a positive number of seconds")
     require_sampler(sampler)
     budget = load_budgets(budgets)
+    if promote:
+        _confirm_counts(None, None, None)  # a bad TUNER_CONFIRM_* default fails now, not after the trials
     space = load_search_space(search_space)
     require_suite_files()
     directory = Path(study_dir or Path("studies") / ref.name).resolve()
@@ -382,9 +385,14 @@ def _finish(
                 if smoke:
                     say("smoke study: no preset is written (smoke settings certify the pipeline, not a "
                         "configuration); what the promoter would decide:")
+                k, runs, seeds = _confirm_counts(None, None, None)
+                if smoke:
+                    # Smoke settings: a confirmation as small as the smoke study itself.
+                    runs, seeds = min(runs, max(2, int(handle.settings.get("mc_runs") or 2))), 1
                 promotion = _promote(study, spec=handle._ref.spec, budgets=budgets, budgets_path=Path(budgets_path),
                                      study_dir=directory, out_dir=None, dry_run=smoke, allow_unverified=False,
-                                     report=promotion_report, say=say)
+                                     report=promotion_report, confirm_settings=_confirm_settings(study, k, runs, seeds),
+                                     say=say)
         finally:
             outputs = write_study_outputs(study, directory, budgets, self_contained_plots=self_contained_plots)
         say(f"outputs in {directory}: {', '.join(sorted(p.name for p in outputs))}")
@@ -436,6 +444,9 @@ def promote(
     allow_looser_alpha: bool = False,
     write_outputs: bool = True,
     self_contained_plots: bool | None = None,
+    finalists: int | None = None,
+    confirm_runs: int | None = None,
+    confirm_suite_seeds: int | None = None,
     say: Callable[[str], None] | None = None,
 ) -> Promotion:
     """Applies the budget tiers to a study's feasible Pareto front and returns the
@@ -444,7 +455,12 @@ def promote(
     otherwise the presets and records go to ``out_dir`` (default
     ``configs/presets/promoted``) and the study's outputs are rewritten. ``say`` receives
     the lines the command prints (default: none); ``self_contained_plots`` as in
-    :func:`run_study`."""
+    :func:`run_study`. Tiers are decided on confirmation evidence: up to ``finalists`` per
+    tier (default 5) re-simulated with ``confirm_runs`` Monte Carlo runs (default 2000)
+    and ``confirm_suite_seeds`` fresh seeds per suite scenario (default 16); the
+    environment variables ``TUNER_FINALISTS``, ``TUNER_CONFIRM_RUNS`` and
+    ``TUNER_CONFIRM_SUITE_SEEDS`` change these defaults (:mod:`tuner.promotion.confirm`)."""
+    k, runs, seeds = _confirm_counts(finalists, confirm_runs, confirm_suite_seeds)
     ref = study._ref if isinstance(study, Study) else resolve_study(study, storage)
     budget = load_budgets(budgets)
     if ref.spec.sqlite_path is not None and not ref.spec.sqlite_path.exists():
@@ -462,7 +478,8 @@ def promote(
         result = _promote(handle.optuna, spec=spec, budgets=budget, budgets_path=Path(budgets),
                           study_dir=directory, out_dir=Path(out_dir) if out_dir is not None else None,
                           dry_run=dry_run, allow_unverified=allow_unverified, allow_looser_alpha=allow_looser_alpha,
-                          report=promotion_report, say=say or (lambda _m: None))
+                          report=promotion_report, confirm_settings=_confirm_settings(handle.optuna, k, runs, seeds),
+                          say=say or (lambda _m: None))
         committed = not dry_run
         if write_outputs and directory is not None and not dry_run:
             try:
@@ -489,6 +506,20 @@ def promote(
     return result
 
 
+def _confirm_counts(finalists: int | None, runs: int | None, suite_seeds: int | None) -> tuple[int, int, int]:
+    """The confirmation's counts: given ones checked, the others from their defaults
+    (environment or built in); an :class:`InputError` for a bad one."""
+    return (check_count("--finalists", configured("finalists") if finalists is None else finalists, 1),
+            check_count("--confirm-runs", configured("runs") if runs is None else runs, 2),
+            check_count("--confirm-suite-seeds", configured("suite_seeds") if suite_seeds is None else suite_seeds, 1))
+
+
+def _confirm_settings(study: optuna.Study, finalists: int, runs: int, suite_seeds: int) -> ConfirmSettings:
+    settings = StudySettings.stored(study)
+    return ConfirmSettings(study_seed=int(settings.get("seed", 0)), ticks=int(settings.get("mc_ticks", 600)),
+                           runs=runs, suite_seeds=suite_seeds, finalists=finalists)
+
+
 def _check_promote_dir(handle: Study, directory: Path, *, explicit: bool) -> None:
     """A promotion reads and rewrites only its own study's directory."""
     flag = "--study-dir" if explicit else "the recorded study directory"
@@ -501,10 +532,16 @@ def _check_promote_dir(handle: Study, directory: Path, *, explicit: bool) -> Non
                          f"(which recorded {handle.study_dir}); choose that study's own directory")
 
 
-def reproduce(record: str | Path, output_dir: str | Path | None = None, *, quiet: bool = True) -> Reproduction:
+def reproduce(record: str | Path, output_dir: str | Path | None = None, *, quiet: bool = True,
+              fresh_seeds: int | None = None) -> Reproduction:
     """Re-runs a promotion record's Monte Carlo (same overlay, seeds, runs, ticks) in
-    ``output_dir`` (default: a fresh temporary directory) and compares it with the trial's
-    (:class:`~tuner.promotion.reproduce.Reproduction`). Raises
-    :class:`~tuner.errors.InputError` for an unusable record."""
+    ``output_dir`` (default: a fresh temporary directory) and compares it with the trial's,
+    then replays the record's confirmation the same way (``Reproduction.confirmation``;
+    :class:`~tuner.promotion.reproduce.Reproduction`). ``fresh_seeds`` N also evaluates
+    the candidate on a new stream of N runs and both suites and judges it against its tier
+    (``Reproduction.fresh``). Raises :class:`~tuner.errors.InputError` for an unusable
+    record."""
+    if fresh_seeds is not None:
+        check_count("--fresh-seeds", fresh_seeds, 2)
     ensure_binaries(quiet=quiet)
-    return _reproduce(Path(record), Path(output_dir) if output_dir is not None else None)
+    return _reproduce(Path(record), Path(output_dir) if output_dir is not None else None, fresh=fresh_seeds)

@@ -77,6 +77,11 @@ class StudyAttr:
     SETTINGS = "settings"  #: the settings every resume must match
     STUDY_DIR = "study_dir"
     STORAGE = "storage"  #: the storage URL, redacted
+    #: ``confirmation:<trial number>`` -> {settings key: directory, pack digest, streams,
+    #: metrics}: the promoter's finished confirmations (a finished trial cannot change)
+    CONFIRMATION_PREFIX = "confirmation:"
+    #: The last promotion's overfitting report (degradation, PBO), copied into pareto.json
+    OVERFITTING = "overfitting"
 
 
 class EvidenceKey:

@@ -4,7 +4,12 @@ and ticks) in a fresh directory, verify its evidence pack, and compare its
 ``mc_summary.json`` with the digest recorded at trial time (the work is
 :func:`tuner.reproduce`; any record of a tier's ``history.jsonl`` works too).
 
-Exit 0 when identical; 1 when the promoted ``.env`` is not the record's
+The record's confirmation (its fresh-seed evidence) is then replayed the same way, with
+the suite files it ran (checked against their recorded sha256), and compared byte for
+byte; ``--fresh-seeds N`` also evaluates the candidate on a new seed stream (N runs, both
+suites) and says whether it still passes its tier.
+
+Exit 0 when identical (and, with ``--fresh-seeds``, still passing); 1 when the promoted ``.env`` is not the record's
 ``candidate_hash`` (the file and the key are named), a binary differs from the one the
 evidence was made with (named), a trial file changed after the trial (named), the
 summaries differ (the differing fields are listed) or the new evidence does not verify;
@@ -17,7 +22,7 @@ import sys
 from pathlib import Path
 
 from tuner._api import reproduce
-from tuner._cli import ArgumentParser, run_main, sigterm_as_interrupt
+from tuner._cli import ArgumentParser, positive_int, run_main, sigterm_as_interrupt
 
 __all__ = ["build_parser", "cli", "main"]
 
@@ -30,6 +35,9 @@ def build_parser() -> ArgumentParser:
                    help="the PROMOTION_RECORD.json of a promoted tier (configs/presets/promoted/<tier>/)")
     p.add_argument("--output-dir", type=Path, metavar="DIR",
                    help="where to re-run (default: a fresh temporary directory, kept and printed)")
+    p.add_argument("--fresh-seeds", type=positive_int("--fresh-seeds", 2), metavar="N",
+                   help="also evaluate the candidate on a new seed stream (N Monte Carlo runs, both suites) and say "
+                        "whether it still passes its tier (exit 1 when it does not)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the verdict and errors")
     return p
 
@@ -37,7 +45,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sigterm_as_interrupt()
-    result = reproduce(args.record, args.output_dir, quiet=args.quiet)
+    result = reproduce(args.record, args.output_dir, quiet=args.quiet, fresh_seeds=args.fresh_seeds)
     if not result.compared:
         print(f"{PROG}: {result.message}", file=sys.stderr)
         for d in result.differences:
@@ -46,7 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     print(result.message)
     for d in result.differences:
         print(f"  {d}")
-    return 0 if result.reproduced else 1
+    if result.confirmation:
+        print(result.confirmation)
+    fresh = result.fresh
+    if fresh is not None:
+        print(f"fresh seeds ({args.fresh_seeds} runs, new stream): "
+              f"{'still passes' if fresh['passed'] else 'NO LONGER PASSES'} its tier at alpha {fresh['alpha']:g}"
+              + ("" if fresh["passed"] else ": " + "; ".join(fresh["failures"])))
+    return 0 if result.reproduced and (fresh is None or fresh["passed"]) else 1
 
 
 def cli() -> None:

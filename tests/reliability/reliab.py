@@ -36,17 +36,32 @@ TRIALS = 6
 SEED = 7
 STUDY_ARGS = ["--trials", str(TRIALS), "--population", "4", "--seed", str(SEED), "--no-promote", *FAST]
 
-#: Budgets with reachable tiers for 20-run candidates and different winners per tier,
-#: read from the study's feasible front (pnl_mean / pnl_lcb / dd_cvar): 76.7 / 66.3 / 71.0,
-#: 20.5 / 10.7 / 51.4, 13.5 / 7.2 / 32.8 and 12.4 / 5.0 / 32.8. Conservative (dd_cvar <= 40,
-#: pnl_lcb >= 6) takes the third, balanced and aggressive the first. A change to the
-#: simulator or the search that moves these numbers needs these limits re-read.
+#: The studies the promotion cases promote (tuner.promote decides on confirmation
+#: evidence: 200 fresh runs, 2 fresh seeds per suite scenario, tests/e2e.py). Seed 7's
+#: 6-trial front looks good on its 20 search runs but not on fresh ones (its best
+#: candidate, pnl_mean 76.7 / dd_cvar 71.0 on the search's seeds, has 26.7 / 546 on 200
+#: fresh runs, and the other three a negative mean), so no tier could promote two
+#: candidates. Seed 11 with 16 trials has five front members, three of which hold up.
+PROMOTE_TRIALS = 16
+PROMOTE_SEED = 11
+PROMOTE_STUDY_ARGS = ["--trials", str(PROMOTE_TRIALS), "--population", "4", "--seed", str(PROMOTE_SEED),
+                      "--no-promote", *FAST]
+
+#: Budgets with reachable tiers and different winners per tier for the PROMOTE_STUDY_ARGS
+#: study, read from its confirmation (pnl_mean / pnl_lcb / dd_cvar upper bound, at
+#: alpha/5): 4abdfa4d6645 33.5 / 9.4 / 552, 78eafce2b6be and aaf08ec0c723 18.5 / 8.1 /
+#: ~280, d039423d670b 17.6 / -0.6 / 444, a1e3c8f0330a 15.1 / -3.4 / 420 (all five pass every
+#: tier on search evidence, so K = 5). Conservative (dd <= 300) takes one of the 18.5
+#: pair, balanced (dd <= 600) and aggressive 4abdfa4d6645. A scenario may fail on fresh
+#: seeds (max_scenario_failure_rate 1.0): with 2 fresh seeds no Clopper-Pearson bound is
+#: below 0.9; these cases are about faults, the suite gate is tested elsewhere. A change
+#: to the simulator or the search that moves these numbers needs these limits re-read.
 BUDGETS = """\
 alpha: 0.05
 tiers:
-  conservative: {max_kill_ucb: 0.2, max_dd_cvar: 40.0, min_pnl_lcb_usd: 6.0}
-  balanced:     {max_kill_ucb: 0.2, max_dd_cvar: 100.0, min_pnl_lcb_usd: 20.0}
-  aggressive:   {max_kill_ucb: 0.2, max_dd_cvar: 1000.0, min_pnl_lcb_usd: 0.0}
+  conservative: {max_kill_ucb: 0.2, max_dd_cvar: 300.0, min_pnl_lcb_usd: 5.0, max_scenario_failure_rate: 1.0}
+  balanced:     {max_kill_ucb: 0.2, max_dd_cvar: 600.0, min_pnl_lcb_usd: 5.0, max_scenario_failure_rate: 1.0}
+  aggressive:   {max_kill_ucb: 0.2, max_dd_cvar: 1000.0, min_pnl_lcb_usd: 5.0, max_scenario_failure_rate: 1.0}
 """
 
 
@@ -69,11 +84,12 @@ def lenient_suites(dest: Path) -> Path:
 
 def study(
     cwd: Path, name: str, suites: Path, env: Mapping[str, str] | None = None, extra: Sequence[str] = (),
-    timeout: float = 300,
+    timeout: float = 300, args: Sequence[str] = STUDY_ARGS,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m tuner.study --study NAME`` with the reliability settings."""
+    """``python -m tuner.study --study NAME`` with the reliability settings (``args``:
+    :data:`STUDY_ARGS`, or :data:`PROMOTE_STUDY_ARGS` for a study to promote)."""
     full = {"TUNER_SUITES_DIR": str(suites), **(env or {})}
-    return run_cli("tuner.study", ["--study", name, *STUDY_ARGS, *extra], cwd, env=full, timeout=timeout)
+    return run_cli("tuner.study", ["--study", name, *args, *extra], cwd, env=full, timeout=timeout)
 
 
 def fault_env(cwd: Path, fault: str, tag: str) -> dict[str, str]:

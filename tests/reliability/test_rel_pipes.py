@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e import load
-from reliab import BUDGETS, STUDY_ARGS, assert_same_as_reference, run_promote, study
+from reliab import BUDGETS, PROMOTE_STUDY_ARGS, STUDY_ARGS, assert_same_as_reference, run_promote, study
 
 NAME = "rel"
 
@@ -41,7 +41,7 @@ def test_a_study_piped_into_head_still_runs_every_trial_and_writes_its_outputs(
 
 
 def test_a_promotion_piped_into_head_promotes_every_tier(tmp_path: Path, suites: Path) -> None:
-    r = study(tmp_path, NAME, suites)
+    r = study(tmp_path, NAME, suites, args=PROMOTE_STUDY_ARGS)
     assert r.returncode == 0, r.stderr
     budgets = tmp_path / "budgets.yaml"
     budgets.write_text(BUDGETS)

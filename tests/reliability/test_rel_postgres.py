@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import pgserver
-from e2e import FAST, run_cli
+from e2e import CONFIRM_ENV, FAST, run_cli
 from tuner.record import counted_trials
 
 ROUNDS = 3
@@ -102,18 +102,18 @@ def test_a_server_lost_during_a_promotion_is_one_line_and_all_tiers_or_none(pg, 
     none, and the command ends in one line, no traceback, naming the lost server and
     saying which: the commit (files only) completes, and refreshing the study's outputs
     from the database meets the lost server."""
-    from reliab import BUDGETS, STUDY_ARGS, check_presets  # noqa: PLC0415
+    from reliab import BUDGETS, PROMOTE_STUDY_ARGS, check_presets  # noqa: PLC0415
 
     url = pg.url(password=False)
     env = {"TUNER_SUITES_DIR": str(suites), "TUNER_DB_PASSWORD": pgserver.PASSWORD}
-    r = run_cli("tuner.study", ["--study", "lostp", "--storage", url, *STUDY_ARGS], tmp_path, env=env)
+    r = run_cli("tuner.study", ["--study", "lostp", "--storage", url, *PROMOTE_STUDY_ARGS], tmp_path, env=env)
     assert r.returncode == 0, r.stderr
     (tmp_path / "budgets.yaml").write_text(BUDGETS)
     out = tmp_path / "out"
     started = tmp_path / "promote.started"
     proc = subprocess.Popen([sys.executable, "-m", "tuner.promote", "--study", "lostp", "--storage", url,
                              "--budgets", "budgets.yaml", "--out-dir", str(out)], cwd=tmp_path,
-                            env=_env(TUNER_SUITES_DIR=str(suites), TUNER_FAULT_POINT="promote.decided:1:sleep=6",
+                            env=_env(**CONFIRM_ENV, TUNER_SUITES_DIR=str(suites), TUNER_FAULT_POINT="promote.decided:1:sleep=6",
                                      TUNER_FAULT_MARK=str(started)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300

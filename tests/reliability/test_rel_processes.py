@@ -19,7 +19,7 @@ import optuna
 import pytest
 
 from e2e import load, run_cli
-from reliab import BUDGETS, STUDY_ARGS, assert_same_as_reference, fault_env, study
+from reliab import BUDGETS, PROMOTE_STUDY_ARGS, STUDY_ARGS, assert_same_as_reference, fault_env, study
 from tuner.names import KNOB_NAMES
 from tuner.session.recovery import StaleTrialRetry
 
@@ -126,7 +126,7 @@ def promoted(tmp_path_factory: pytest.TempPathFactory, suites: Path) -> Path:
     # record names the binaries' digests and reproduce refuses other binaries, so the
     # evidence must come from the same wrappers the signal cases run.
     wrappers = {"TUNER_BIN_DIR": fault_env(cwd, "", "none")["TUNER_BIN_DIR"]}
-    r = study(cwd, NAME, suites, env=wrappers)
+    r = study(cwd, NAME, suites, env=wrappers, args=PROMOTE_STUDY_ARGS)
     assert r.returncode == 0, r.stderr
     (cwd / "budgets.yaml").write_text(BUDGETS)
     r = run_cli("tuner.promote", ["--study", NAME, "--budgets", "budgets.yaml", "--out-dir", "out"], cwd, env=wrappers)

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from e2e import load
-from reliab import check_presets, fault_env, run_promote, study
+from e2e import CONFIRM_ENV, load
+from reliab import PROMOTE_STUDY_ARGS, check_presets, fault_env, run_promote, study
 from tuner.config.paths import REPO_ROOT
 
 NAME = "prom"
@@ -32,7 +32,7 @@ NAME = "prom"
 def prom(tmp_path_factory: pytest.TempPathFactory, suites: Path, budgets: Path) -> dict[str, Any]:
     """A finished study and the winner of each tier (from a dry run)."""
     cwd = tmp_path_factory.mktemp("promotion")
-    r = study(cwd, NAME, suites)
+    r = study(cwd, NAME, suites, args=PROMOTE_STUDY_ARGS)
     assert r.returncode == 0, r.stderr
     dry = run_promote(cwd, NAME, cwd / "unused", budgets, extra=["--dry-run"])
     assert dry.returncode == 0, dry.stderr
@@ -88,7 +88,7 @@ def test_concurrent_promoters_leave_complete_presets_and_replace_only_when_beate
     record; the others pause before they write theirs, so without mutual exclusion they
     would overwrite its preset (same second, same file name) before it writes its record."""
     other = tmp_path / "other_budgets.yaml"
-    other.write_text(budgets.read_text().replace("max_dd_cvar: 1000.0", "max_dd_cvar: 40.0"))
+    other.write_text(budgets.read_text().replace("max_dd_cvar: 1000.0", "max_dd_cvar: 300.0"))
     out = tmp_path / "promoted"
     # Start together just after a second boundary, so the promoters' time stamps (and
     # so their file names) collide.
@@ -117,5 +117,6 @@ def _base_env() -> dict[str, str]:
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PARAPHINA_", "TUNER_"))}
+    env.update(CONFIRM_ENV)  # the same confirmation settings as the dry run's
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env

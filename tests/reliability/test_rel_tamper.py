@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from e2e import counted, load, real_bin
-from reliab import check_presets, fault_env, run_promote, study
+from reliab import PROMOTE_STUDY_ARGS, check_presets, fault_env, run_promote, study
 
 NAME = "tamp"
 
@@ -30,7 +30,7 @@ NAME = "tamp"
 @pytest.fixture(scope="module")
 def tamp(tmp_path_factory: pytest.TempPathFactory, suites: Path, budgets: Path) -> dict[str, Any]:
     cwd = tmp_path_factory.mktemp("tamper")
-    r = study(cwd, NAME, suites)
+    r = study(cwd, NAME, suites, args=PROMOTE_STUDY_ARGS)
     assert r.returncode == 0, r.stderr
     dry = run_promote(cwd, NAME, cwd / "unused", budgets, extra=["--dry-run"])
     assert dry.returncode == 0, dry.stderr

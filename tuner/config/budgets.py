@@ -53,6 +53,9 @@ class Tier:
     max_kill_ucb: float
     max_dd_cvar: float
     min_pnl_lcb_usd: float
+    #: Confirmation: the largest rate of fresh seeds on which a suite scenario may fail
+    #: an invariant (its Clopper-Pearson upper bound must be within it); 0: none may.
+    max_scenario_failure_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,8 +149,14 @@ def _parse_alpha(data: Mapping[Any, Any], where: str) -> float:
 
 def _parse_tier(name: str, spec: Any, where: str, key: str) -> Tier:
     spec = mapping(spec, where, key, "a mapping with max_kill_ucb, max_dd_cvar and min_pnl_lcb_usd")
-    reject_unknown(spec, (*_OLD_NAMES, *_OLD_NAMES.values()), where, key, "threshold")
+    reject_unknown(spec, (*_OLD_NAMES, *_OLD_NAMES.values(), _RATE), where, key, "threshold")
     values: dict[str, float] = {}
+    if _RATE in spec:
+        rate = real_number(spec[_RATE], where, f"{key}.{_RATE}", "a number between 0 and 1")
+        if not 0 <= rate <= 1:
+            raise fail(where, f"{key}.{_RATE}", f"value {show_value(spec[_RATE])} is outside [0, 1]; "
+                       "expected a number between 0 and 1")
+        values[_RATE] = rate
     for threshold, old_name in _OLD_NAMES.items():
         field = threshold if threshold in spec else old_name
         if field not in spec:
@@ -175,6 +184,9 @@ def _parse_tier(name: str, spec: Any, where: str, key: str) -> Tier:
             )
         values[threshold] = value
     return Tier(name=name, **values)
+
+
+_RATE = "max_scenario_failure_rate"
 
 
 def _min_runs_for_kill_limit(max_kill_ucb: float, alpha: float) -> int | None:

@@ -27,6 +27,7 @@ __all__ = [
     "Candidate",
     "Selection",
     "at_alpha",
+    "budget_distance",
     "candidate_from_trial",
     "dominates",
     "pareto_front",
@@ -105,6 +106,8 @@ class Selection:
     passing: tuple[Candidate, ...]
     closest: Candidate | None
     closest_failures: tuple[str, ...]
+    #: Every candidate with its failed rules, in winner order.
+    assessed: tuple[tuple[Candidate, tuple[str, ...]], ...] = ()
 
 
 def dominates(a: Candidate, b: Candidate) -> bool:
@@ -242,17 +245,34 @@ def select_winner(candidates: Iterable[Candidate], tier: Tier) -> Selection:
         ((c, tier_failures(c, tier)) for c in candidates), key=lambda cf: winner_order_key(cf[0])
     )
     passing = tuple(c for c, failures in assessed if not failures)
+    every = tuple((c, tuple(f)) for c, f in assessed)
     if passing:
         return Selection(
-            tier=tier, winner=passing[0], passing=passing, closest=None, closest_failures=()
+            tier=tier, winner=passing[0], passing=passing, closest=None, closest_failures=(), assessed=every
         )
     if not assessed:
         return Selection(tier=tier, winner=None, passing=(), closest=None, closest_failures=())
     # min() keeps the first of equals, and `assessed` is already in winner order.
     closest, failures = min(assessed, key=lambda cf: len(cf[1]))
     return Selection(
-        tier=tier, winner=None, passing=(), closest=closest, closest_failures=tuple(failures)
+        tier=tier, winner=None, passing=(), closest=closest, closest_failures=tuple(failures), assessed=every
     )
+
+
+def budget_distance(candidate: Candidate, tier: Tier) -> float:
+    """How far ``candidate`` is from passing ``tier`` on its search evidence: the sum over
+    the three numeric rules of the shortfall divided by the limit (``|limit|``, or 1 when
+    the limit is 0), plus 1 per other failed rule (evidence, suites); 0 when it passes,
+    infinite when a statistic is missing. The same scale as the confirmation's distance."""
+    d = 0.0
+    for stat, limit, sign in (("kill_ucb", tier.max_kill_ucb, 1.0), ("dd_cvar", tier.max_dd_cvar, 1.0),
+                              ("pnl_lcb", tier.min_pnl_lcb_usd, -1.0)):
+        value = _value(candidate, stat)
+        if math.isnan(value) or math.isnan(limit):
+            return math.inf
+        d += max(0.0, sign * (value - limit)) / (abs(limit) if limit else 1.0)
+    numeric = ("kill_ucb", "dd_cvar", "pnl_lcb")
+    return d + sum(1.0 for f in tier_failures(candidate, tier) if not f.startswith(numeric))
 
 
 def _value(candidate: Candidate, name: str) -> float:

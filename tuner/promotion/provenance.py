@@ -1,6 +1,7 @@
 """A promotion record: what was promoted, on which evidence, by whom and how.
 
-Schema version 4 (``docs/FORMATS.md``): one vocabulary for every metric (``pnl_mean``,
+Schema version 5 (``docs/FORMATS.md``; 5 is 4 plus the confirmation of issue 15, which
+the promoter adds): one vocabulary for every metric (``pnl_mean``,
 ``pnl_lcb``, ``kill_ucb``, ``dd_cvar``...; the original specification's names are
 listed in ``spec_aliases``), the provenance captured *when the evidence was made*
 (``provenance``: commit, dirty state, digest of the diff, sha256 of both binaries,
@@ -36,7 +37,7 @@ from tuner.stats.bounds import z_one_sided
 __all__ = ["RECORD_FILE", "RECORD_SCHEMA_VERSION", "SPEC_ALIASES", "build_record", "git_commit", "preset_header",
            "record_name", "report_name", "trial_provenance"]
 
-RECORD_SCHEMA_VERSION = 4
+RECORD_SCHEMA_VERSION = 5
 RECORD_FILE = "PROMOTION_RECORD.json"
 
 #: The original specification's field names, and where each value is in a schema-4 record.

@@ -19,16 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from tuner._io import sha256_file
+from tuner.config.budgets import Tier
 from tuner.errors import InputError
 from tuner.names import KNOB_NAMES, candidate_id
+from tuner.promotion.confirm import DEFAULT_SUITE_SEEDS, ConfirmSettings, judge, read_confirmation, simulate
 from tuner.record import EvidenceKey
 from tuner.simulator import client
 from tuner.simulator.build import binary
 from tuner.simulator.envfile import read_env_file
 from tuner.simulator.identity import binary_digests
+from tuner.stats.streams import FRESH_MC, FRESH_SUITE
 
-__all__ = ["Reproduction", "changed_trial_files", "check_binaries", "check_preset", "diff_json", "load_record",
-           "reproduce"]
+__all__ = ["Reproduction", "changed_trial_files", "check_binaries", "check_preset", "diff_json", "fresh_seeds",
+           "load_record", "replay_confirmation", "reproduce", "reproduce_all"]
 
 ROOT_SUMS_PATH = "evidence_pack/SHA256SUMS"
 
@@ -43,6 +46,10 @@ class Reproduction:
     differences: tuple[str, ...] = field(default_factory=tuple)
     #: False when the comparison could not be made (a command failed, a file was unreadable).
     compared: bool = True
+    #: The replay of the confirmation evidence, in words (None: not replayed).
+    confirmation: str | None = None
+    #: ``--fresh-seeds N``: the candidate judged against its tier on a new stream.
+    fresh: dict[str, Any] | None = None
 
 
 def diff_json(a: Any, b: Any, prefix: str = "") -> list[str]:
@@ -212,3 +219,91 @@ def reproduce(record_path: Path, output_dir: Path | None = None) -> Reproduction
     extra = f"; trial file changed after the trial: {changed[0]}" if changed else (
         "" if tdir is not None else " (trial directory not reachable)")
     return Reproduction(False, f"NOT reproduced: {new_path} digest {got} differs from the recorded {want}{extra}", out)
+
+
+def reproduce_all(record_path: Path, output_dir: Path | None = None, *, fresh: int | None = None) -> Reproduction:
+    """:func:`reproduce` (the search's Monte Carlo), then the replay of the confirmation
+    (:func:`replay_confirmation`) and, with ``fresh``, :func:`fresh_seeds`. Reproduced
+    when both replays are identical; the fresh-seed verdict is reported beside."""
+    result = reproduce(record_path, output_dir)
+    if not result.compared:
+        return result
+    record = load_record(record_path)
+    ok, message = replay_confirmation(record, result.output_dir / "confirmation")
+    verdict = fresh_seeds(record, fresh, result.output_dir / f"fresh_{fresh}") if fresh else None
+    return Reproduction(result.reproduced and ok, result.message, result.output_dir, result.differences,
+                        compared=True, confirmation=message, fresh=verdict)
+
+
+def _confirm_settings(record: dict[str, Any], **kw: Any) -> ConfirmSettings:
+    raw = record.get("confirmation")
+    conf: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    seed = record.get("sampler_seed")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError("promotion record: sampler_seed (the study seed) must be an integer")
+    base: dict[str, Any] = dict(study_seed=seed, ticks=int(conf.get("ticks", record["mc_ticks"])),
+                                runs=int(conf.get("runs", 2000)),
+                                suite_seeds=int(conf.get("suite_seeds_per_scenario", DEFAULT_SUITE_SEEDS)))
+    base.update(kw)
+    return ConfirmSettings(**base)
+
+
+def replay_confirmation(record: dict[str, Any], out: Path) -> tuple[bool, str]:
+    """Re-runs the record's confirmation (same overlay, streams, runs, ticks, suite seeds,
+    and the suite files it ran, checked against their recorded sha256) into ``out`` and
+    compares ``mc_summary.json`` and each ``suite_summary.json`` byte for byte with the
+    confirmation directory named in the record."""
+    conf = record.get("confirmation")
+    if not isinstance(conf, dict):
+        return True, "no confirmation in the record (promoted before confirmation existed): nothing to replay"
+    settings = _confirm_settings(record)
+    streams = record.get("seed_streams") or {}
+    first = (streams.get(settings.mc_stream) or {}).get("first")
+    base = (streams.get(settings.suite_stream) or {}).get("base")
+    if (first is not None and first != settings.mc_seed) or (base is not None and base != settings.suite_seed_base):
+        return False, (f"confirmation NOT reproduced: the record's streams ({settings.mc_stream} {first}, "
+                       f"{settings.suite_stream} {base}) are not the study seed's")
+    old = Path(str(conf.get("directory")))
+    if not old.is_dir():
+        return False, f"confirmation NOT replayed: its directory {old} is not reachable to compare with"
+    suite_files: dict[str, Path] = {}
+    for summary in sorted((old / "suite").glob("*/suite_summary.json")):
+        try:
+            meta = json.loads(summary.read_text(encoding="utf-8"))["suite_file"]
+            path, want = Path(meta["path"]), meta["sha256"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return False, f"confirmation NOT replayed: {summary} is unreadable ({exc})"
+        if not path.is_file() or sha256_file(path) != want:
+            return False, (f"confirmation NOT replayed: the suite file {path} it ran is "
+                           f"{'missing' if not path.is_file() else 'changed since (sha256 differs)'}")
+        suite_files[summary.parent.name] = path
+    try:
+        simulate(record["env_overlay"], out, settings, "replay of the confirmation", suite_files=suite_files)
+    except InputError as exc:
+        return False, f"confirmation NOT replayed: {exc}"
+    files = ["mc/mc_summary.json", *(f"suite/{name}/suite_summary.json" for name in sorted(suite_files))]
+    differing = [f for f in files if not (old / f).is_file() or (old / f).read_bytes() != (out / f).read_bytes()]
+    if differing:
+        return False, f"confirmation NOT reproduced: {', '.join(differing)} in {out} differ from {old}"
+    return True, f"confirmation reproduced: {len(files)} summaries in {out} are identical to {old}"
+
+
+def fresh_seeds(record: dict[str, Any], runs: int, out: Path) -> dict[str, Any]:
+    """Evaluates the promoted candidate on a new stream (``fresh-mc-<runs>`` and
+    ``fresh-suite-<runs>`` of the study seed, used by neither search nor confirmation):
+    ``runs`` Monte Carlo runs and both suites (as many seeds per scenario as the
+    confirmation), judged against the record's tier with every bound at the record's
+    alpha (one candidate: no multiplicity correction)."""
+    settings = _confirm_settings(record, runs=runs, mc_stream=f"{FRESH_MC}-{runs}", suite_stream=f"{FRESH_SUITE}-{runs}")
+    simulate(record["env_overlay"], out, settings, "fresh-seed evaluation")
+    c = read_confirmation(int(record.get("trial_number", -1)), str(record["candidate_id"]), out, settings.key)
+    budget = record.get("tier_budget") or {}
+    try:
+        tier = Tier(name=str(record.get("tier")), max_kill_ucb=float(budget["max_kill_ucb"]),
+                    max_dd_cvar=float(budget["max_dd_cvar"]), min_pnl_lcb_usd=float(budget["min_pnl_lcb_usd"]),
+                    max_scenario_failure_rate=float(budget.get("max_scenario_failure_rate", 0.0)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"promotion record: tier_budget unusable ({exc})") from None
+    alpha = float((record.get("statistics") or {}).get("alpha", 0.05))
+    verdict = judge(c, tier, alpha, 1)
+    return {"directory": str(out), "streams": settings.streams(), **verdict.as_dict()}

@@ -24,7 +24,7 @@ from tuner._io import dumps_json, json_safe, write_atomic
 from tuner.config.budgets import Budgets
 from tuner.names import KNOB_NAMES, METRIC_NAMES, PROFILE_KNOB, trial_dir_name
 from tuner.promotion.decision import Candidate, candidate_from_trial, pareto_ranks, winner_order_key
-from tuner.record import RETRY_OF_KEY, Attr, as_number, counted_trials, is_feasible, is_repeat
+from tuner.record import RETRY_OF_KEY, Attr, StudyAttr, as_number, counted_trials, is_feasible, is_repeat
 from tuner.session.settings import StudySettings
 from tuner.simulator import client
 from tuner.views.plots import write_plots
@@ -134,6 +134,9 @@ def write_study_outputs(
         "finished_trials": len(counted_trials(trials)),
         "candidates": rows,
     }
+    overfitting = study.user_attrs.get(StudyAttr.OVERFITTING)
+    if overfitting is not None:  # the last promotion's finalists (tuner.promotion.promoter)
+        doc["overfitting"] = overfitting
     path = study_dir / "pareto.json"
     write_atomic(path, dumps_json(doc))
     written.append(path)

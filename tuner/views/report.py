@@ -56,12 +56,18 @@ def promotion_report(record: dict[str, Any], *, winner_mc: Path | None, incumben
     st, budget, prov = record["statistics"], record["tier_budget"], record.get("provenance") or {}
     decision = record.get("decision") or {}
     challenge = decision.get("challenge") or {}
-    margins = [
-        ("kill_ucb", st.get("kill_ucb"), f"<= {budget['max_kill_ucb']}", budget["max_kill_ucb"] - (st.get("kill_ucb") or 0)),
-        ("dd_cvar", st.get("dd_cvar"), f"<= {budget['max_dd_cvar']}", budget["max_dd_cvar"] - (st.get("dd_cvar") or 0)),
-        ("pnl_lcb", st.get("pnl_lcb"), f">= {budget['min_pnl_lcb_usd']}", (st.get("pnl_lcb") or 0) - budget["min_pnl_lcb_usd"]),
-        ("pnl_mean", st.get("pnl_mean"), "", ""),
-    ]
+    conf = record.get("confirmation") or {}
+    if conf.get("gates"):
+        # The tier was decided on these: the confirmation's bounds at alpha / K.
+        margins = [(g.get("rule"), g.get("value"), g.get("limit"), g.get("margin"), g.get("method"))
+                   for g in conf["gates"]]
+    else:
+        margins = [
+            ("kill_ucb", st.get("kill_ucb"), f"<= {budget['max_kill_ucb']}", budget["max_kill_ucb"] - (st.get("kill_ucb") or 0), ""),
+            ("dd_cvar", st.get("dd_cvar"), f"<= {budget['max_dd_cvar']}", budget["max_dd_cvar"] - (st.get("dd_cvar") or 0), ""),
+            ("pnl_lcb", st.get("pnl_lcb"), f">= {budget['min_pnl_lcb_usd']}", (st.get("pnl_lcb") or 0) - budget["min_pnl_lcb_usd"], ""),
+            ("pnl_mean", st.get("pnl_mean"), "", "", ""),
+        ]
     inc = challenge.get("incumbent_on_same_seeds") or {}
     winner_runs, incumbent_runs = _runs(winner_mc), _runs(incumbent_mc)
     why = "; ".join(challenge.get("reasons") or []) or "no incumbent: first promotion of this tier"
@@ -76,21 +82,31 @@ def promotion_report(record: dict[str, Any], *, winner_mc: Path | None, incumben
         _table([(k, challenge.get(k)) for k in ("n_pairs", "mean_difference", "p_value")] +
                [(f"incumbent {k} (same seeds)", inc.get(k)) for k in ("pnl_mean", "pnl_lcb", "kill_ucb", "dd_cvar")],
                ("", "value")) if challenge else "",
-        f"<h2>Metrics at alpha {st['alpha']} (study alpha {st.get('study_alpha')})</h2>",
-        _table(margins, ("metric", "value", "budget", "margin")),
+        (f"<h2>Confirmation on fresh seeds: the tier's gates, bounds at alpha / K = {conf.get('alpha')}</h2>"
+         f"<p>{conf.get('runs')} Monte Carlo runs, {conf.get('suite_seeds_per_scenario')} fresh seed(s) per suite "
+         f"scenario, {conf.get('finalists')} finalist(s); {html.escape(str(conf.get('multiplicity')))}. Search "
+         f"statistics (study seeds, alpha {st['alpha']}): pnl_mean {st.get('pnl_mean')}, pnl_lcb {st.get('pnl_lcb')}, "
+         f"kill_ucb {st.get('kill_ucb')}, dd_cvar {st.get('dd_cvar')}.</p>" if conf.get("gates") else
+         f"<h2>Metrics at alpha {st['alpha']} (study alpha {st.get('study_alpha')})</h2>"),
+        _table(margins, ("rule", "bound", "budget", "margin", "method")),
+        "<h2>Distributions on the confirmation's seeds</h2>" if conf.get("gates") else
         "<h2>Distributions on the evidence's seeds</h2>",
         _distribution("final_pnl", "final PnL per run", winner_runs, incumbent_runs, "pnl_hist") if winner_runs else
         "<p>(the trial's mc_runs.jsonl is not reachable)</p>",
         _distribution("max_drawdown", "max drawdown per run", winner_runs, incumbent_runs, "dd_hist") if winner_runs
         else "",
-        "<h2>Finalists (search metrics)</h2>",
-        _table([(f.get("candidate_id"), f.get("trial"), f.get("pnl_mean"), f.get("pnl_lcb"), f.get("kill_ucb"),
-                 f.get("dd_cvar"), f.get("note", "")) for f in finalists],
-               ("candidate", "trial", "pnl_mean", "pnl_lcb", "kill_ucb", "dd_cvar", "note")),
-        "<p>Confirmation on fresh seeds is not part of this promotion's evidence: the metrics above are the "
-        "search's (the study's seeds).</p>",
+        "<h2>Finalists: search versus confirmation</h2>",
+        _table([(f.get("candidate_id"), f.get("trial"), f.get("pnl_mean"), f.get("confirm_pnl_mean"), f.get("pnl_lcb"),
+                 f.get("confirm_pnl_lcb"), f.get("kill_ucb"), f.get("confirm_kill_ucb"), f.get("dd_cvar"),
+                 f.get("confirm_dd_cvar_ucb"), f.get("note", "")) for f in finalists],
+               ("candidate", "trial", "pnl_mean search", "pnl_mean confirm", "pnl_lcb search", "pnl_lcb confirm",
+                "kill_ucb search", "kill_ucb confirm", "dd_cvar search", "dd_cvar_ucb confirm", "note")),
+        "<p>Search: the study's seeds, bounds at the budgets' alpha. Confirmation: fresh seeds the search never "
+        "used, bounds at alpha / K; the tier is decided on the confirmation only.</p>",
         "<h2>Suites</h2>",
-        _table(sorted((k, v) for k, v in (record.get("suites_passed") or {}).items()), ("suite", "passed")),
+        _table(sorted((k, v, ((conf.get("metrics") or {}).get("suite_pass_rate") or {}).get(k))
+                      for k, v in (record.get("suites_passed") or {}).items()),
+               ("suite", "passed (shipped seeds)", "scenarios without a failing fresh seed (confirmation)")),
         "<h2>Provenance (when the evidence was made)</h2>",
         _table([("git_commit", prov.get("git_commit")), ("git_dirty", prov.get("git_dirty")),
                 ("git_diff_sha256", prov.get("git_diff_sha256"))] +

@@ -1,0 +1,155 @@
+"""Promotion reliability: how often does a promoted candidate break its tier's budget?
+
+Replicates the whole pipeline R times on independent seed streams (study seed 10 000 + r:
+its search, suite and confirmation streams share nothing with another replication's),
+with the real simulator at cheap settings: a study of ``--trials`` trials, then
+
+- the current rule (issue 15): ``tuner.promote(dry_run=True)`` with confirmation, and
+- the old rule, in the same run: the winner on search evidence
+  (``decision.select_winner`` over the feasible front, bounds at the budgets' alpha).
+
+Each promoted candidate's true metrics are estimated with ``--truth-runs`` fresh Monte
+Carlo runs on a stream used by nothing else (``truth`` of the study seed): the true kill
+rate, drawdown CVaR 95 % and mean PnL. A promoted candidate *breaks* its tier when one of
+them is outside the budget (kill rate > max_kill_ucb, CVaR > max_dd_cvar, mean PnL <
+min_pnl_lcb_usd). Suite failure rates are not part of the truth here (the budget's suite
+rule is not re-estimated). Prints per tier and rule: replications with a winner, breaks,
+the break rate with a 95 % Clopper-Pearson interval; the target is at most alpha.
+
+    nice .venv/bin/python benchmarks/promotion_reliability.py --replications 50 --trials 60
+
+Results are cached per replication in ``--workdir`` (default
+``benchmarks/results/promotion_reliability/``), so the script can be stopped and resumed.
+Prints figures; never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import beta
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import tuner
+from tuner.config.budgets import load_budgets
+from tuner.config.paths import DEFAULT_BUDGETS
+from tuner.promotion.decision import at_alpha, candidate_from_trial, select_winner
+from tuner.record import Attr, is_feasible
+from tuner.simulator import client
+from tuner.stats.bounds import cvar_estimate
+from tuner.stats.streams import stream_base
+
+
+def truth(overlay: dict[str, str], seed: int, runs: int, ticks: int, cache: Path) -> dict[str, float]:
+    if cache.is_file():
+        return dict(json.loads(cache.read_text()))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "mc"
+        r = client.run(client.monte_carlo_argv(runs=runs, ticks=ticks, seed=stream_base(seed, "truth"), output_dir=out),
+                       overlay=overlay, timeout=7200)
+        if not r.ok:
+            raise SystemExit(f"monte_carlo failed: {r.describe()}")
+        rows = [json.loads(x) for x in (out / "mc_runs.jsonl").read_text().splitlines() if x.strip()]
+    pnl = np.array([x["final_pnl"] for x in rows])
+    dd = np.array([x["max_drawdown"] for x in rows])
+    result = {"pnl_mean": float(pnl.mean()), "dd_cvar": cvar_estimate(dd),
+              "kill_rate": float(np.mean([x["killed"] for x in rows])), "runs": len(rows)}
+    cache.write_text(json.dumps(result))
+    return result
+
+
+def replicate(r: int, args: argparse.Namespace, work: Path) -> dict[str, object]:
+    cache = work / f"rep_{r:03d}.json"
+    if cache.is_file():
+        return dict(json.loads(cache.read_text()))
+    seed = 10_000 + r
+    name = f"rel{r:03d}"
+    os.chdir(work)
+    started = time.monotonic()
+    run = tuner.run_study(name, trials=args.trials, mc_runs=args.mc_runs, mc_ticks=args.mc_ticks, seed=seed,
+                          promote=False, quiet=True, say=lambda _l: None)
+    search_s = time.monotonic() - started
+    budgets = load_budgets(DEFAULT_BUDGETS)
+    study = run.study.optuna
+    front = [t for t in study.best_trials if is_feasible(t)]
+    by_number = {t.number: t for t in front}
+    old = {}
+    for tier in budgets.tiers.values():
+        sel = select_winner([at_alpha(candidate_from_trial(t), budgets.alpha) for t in front], tier)
+        old[tier.name] = sel.winner.trial_number if sel.winner else None
+    started = time.monotonic()
+    decision = tuner.promote(run.study, dry_run=True, confirm_runs=args.confirm_runs, write_outputs=False)
+    confirm_s = time.monotonic() - started
+    new = {k: v.trial for k, v in decision.tiers.items()}
+    out: dict[str, object] = {"seed": seed, "search_seconds": search_s, "confirm_seconds": confirm_s,
+                              "front": len(front), "tiers": {}}
+    for tier in budgets.tiers.values():
+        row = {}
+        for rule, number in (("old", old[tier.name]), ("new", new.get(tier.name))):
+            if number is None:
+                row[rule] = None
+                continue
+            t = by_number[number]
+            m = truth(dict(t.user_attrs.get(Attr.OVERLAY) or {}), seed, args.truth_runs, args.mc_ticks,
+                      work / f"truth_{r:03d}_{number:04d}.json")
+            broke = (m["kill_rate"] > tier.max_kill_ucb or m["dd_cvar"] > tier.max_dd_cvar
+                     or m["pnl_mean"] < tier.min_pnl_lcb_usd)
+            row[rule] = {"trial": number, "truth": m, "broke": bool(broke)}
+        out["tiers"][tier.name] = row  # type: ignore[index]
+    cache.write_text(json.dumps(out))
+    return out
+
+
+def clopper_pearson(k: int, n: int) -> tuple[float, float]:
+    lo = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
+    return lo, hi
+
+
+def main() -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore")
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--replications", type=int, default=50)
+    p.add_argument("--trials", type=int, default=60)
+    p.add_argument("--mc-runs", type=int, default=200)
+    p.add_argument("--mc-ticks", type=int, default=300)
+    p.add_argument("--confirm-runs", type=int, default=2000)
+    p.add_argument("--truth-runs", type=int, default=20_000)
+    p.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "results" / "promotion_reliability")
+    args = p.parse_args()
+    work = args.workdir.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    reps = [replicate(r, args, work) for r in range(args.replications)]
+    budgets = load_budgets(DEFAULT_BUDGETS)
+    print(f"{len(reps)} replications, {args.trials} trials x {args.mc_runs} runs x {args.mc_ticks} ticks, "
+          f"confirmation {args.confirm_runs} runs, truth {args.truth_runs} runs, alpha {budgets.alpha}")
+    print(f"mean seconds per study: search {np.mean([x['search_seconds'] for x in reps]):.1f}, "
+          f"promotion with confirmation {np.mean([x['confirm_seconds'] for x in reps]):.1f}")
+    print("| tier | rule | replications with a winner | breaks | break rate | 95 % CI |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for tier in budgets.tiers:
+        for rule in ("old", "new"):
+            rows = [x["tiers"][tier][rule] for x in reps if x["tiers"][tier][rule]]  # type: ignore[index]
+            n, k = len(rows), sum(1 for x in rows if x["broke"])
+            if n:
+                lo, hi = clopper_pearson(k, n)
+                print(f"| {tier} | {rule} | {n} | {k} | {k / n:.3f} | [{lo:.3f}, {hi:.3f}] |")
+            else:
+                print(f"| {tier} | {rule} | 0 | - | - | - |")
+
+
+if __name__ == "__main__":
+    main()
