@@ -103,3 +103,15 @@ def test_the_key_changes_with_the_suite_files(tmp_path: Path) -> None:
     first = next(iter(copies.values()))
     first.write_bytes(first.read_bytes() + b"\n# edited\n")
     assert suites_tag(copies) != suites_tag(shipped)
+
+
+def test_the_cvar_bound_depends_on_the_runs_not_on_where_the_evidence_lies() -> None:
+    """Two confirmations with the same runs (other directory, other pack digest) get the
+    same bound: a moved study keeps its verdict, and candidates with identical runs tie."""
+    import dataclasses  # noqa: PLC0415
+
+    a = _conf()
+    b = dataclasses.replace(a, directory=Path("/elsewhere"), digest="e" * 64)
+    assert judge(a, TIER, 0.05, 5).bound("dd_cvar_ucb") == judge(b, TIER, 0.05, 5).bound("dd_cvar_ucb")
+    c = dataclasses.replace(a, drawdown=a.drawdown * 1.01)
+    assert judge(c, TIER, 0.05, 5).bound("dd_cvar_ucb") != judge(a, TIER, 0.05, 5).bound("dd_cvar_ucb")

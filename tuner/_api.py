@@ -26,7 +26,7 @@ from tuner.promotion.reproduce import Reproduction
 from tuner.promotion.reproduce import reproduce_all as _reproduce
 from tuner.record import TrialView, counted_trials, front_members, is_feasible
 from tuner.search.run import RunOptions, StudyDirStopped, TrialTakenOver, run_local_workers, run_trials
-from tuner.session.lock import StudyLock, setup_lock
+from tuner.session.lock import StudyLock, outputs_lock, setup_lock
 from tuner.session.open import NoSuchStudy, StudyRef, open_existing, open_study, recorded_study_dir, resolve_study
 from tuner.session.ownership import check_owner, check_study_dir, claim, holds_study_files
 from tuner.session.preflight import check_knob_domains, check_suites, require_suite_files
@@ -394,8 +394,12 @@ def _finish(
                                      report=promotion_report, confirm_settings=_confirm_settings(study, k, runs, seeds),
                                      say=say)
         finally:
-            outputs = write_study_outputs(study, directory, budgets, self_contained_plots=self_contained_plots)
+            with outputs_lock(handle._ref.spec, study.study_name):
+                outputs = write_study_outputs(study, directory, budgets, self_contained_plots=self_contained_plots)
         say(f"outputs in {directory}: {', '.join(sorted(p.name for p in outputs))}")
+    except StorageFailed as exc:
+        raise StudyStopped(f"cannot write the study outputs: {exc}; every finished trial is stored in "
+                           f"{handle.storage}; once it is back") from None
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise StudyStopped(
@@ -483,9 +487,10 @@ def promote(
         committed = not dry_run
         if write_outputs and directory is not None and not dry_run:
             try:
-                write_study_outputs(handle.optuna, directory, budget,
-                                    promoted_dir=Path(out_dir) if out_dir is not None else None,
-                                    self_contained_plots=self_contained_plots)
+                with outputs_lock(spec, handle.name):
+                    write_study_outputs(handle.optuna, directory, budget,
+                                        promoted_dir=Path(out_dir) if out_dir is not None else None,
+                                        self_contained_plots=self_contained_plots)
             except OSError as exc:
                 # The tiers are committed by now: say so, so that a failed exit is not
                 # read as "nothing promoted".

@@ -432,9 +432,13 @@ def judge(c: Confirmation, tier: Tier, alpha: float, finalists: int) -> Verdict:
 
 
 def _bootstrap_seed(c: Confirmation) -> int:
-    """The CVaR bootstrap's seed: fixed by the evidence (its pack digest), so the same
-    confirmation always gives the same bound."""
-    return int(hashlib.sha256(f"cvar-bootstrap/{c.digest}".encode()).hexdigest()[:16], 16)
+    """The CVaR bootstrap's seed: fixed by the drawdowns themselves (their float64
+    bytes), so the same evidence always gives the same bound wherever it lies. (The pack
+    digest would not do: the pack names files whose content holds paths, so a moved
+    study, or the same study made in another directory, would get another bound, and two
+    candidates with identical runs could be ordered differently.)"""
+    data = np.ascontiguousarray(c.drawdown, dtype="<f8").tobytes()
+    return int(hashlib.sha256(b"cvar-bootstrap/" + data).hexdigest()[:16], 16)
 
 
 def _jsonable(value: Any) -> Any:

@@ -21,10 +21,10 @@ from typing import TextIO
 
 import sqlalchemy
 
-from tuner.errors import InputError
+from tuner.errors import InputError, StorageFailed
 from tuner.session.storage import StorageSpec, connection_advice, sqlite_directory
 
-__all__ = ["StudyLock", "setup_lock"]
+__all__ = ["StudyLock", "outputs_lock", "setup_lock"]
 
 
 @contextlib.contextmanager
@@ -34,10 +34,30 @@ def setup_lock(spec: StorageSpec, study: str) -> Iterator[None]:
     on a fresh PostgreSQL database would otherwise race in ``CREATE TABLE`` (duplicate
     ``pg_type`` rows) and in the first writes. A session advisory lock, released with
     its connection if the worker dies; nothing for SQLite (one process per study)."""
+    with _advisory_lock(spec, b"tuner:setup", lost=False):
+        yield
+
+
+@contextlib.contextmanager
+def outputs_lock(spec: StorageSpec, study: str) -> Iterator[None]:
+    """Serializes the writing of one server study's outputs (``trials.jsonl``, the
+    plots, the root evidence pack): hosts that finish together write the same files of
+    a shared study directory, and two root packs written at once fail (their temporary
+    files collide) or cover each other's half-written files. Nothing for SQLite."""
+    with _advisory_lock(spec, b"tuner:outputs:" + study.encode("utf-8"), lost=True):
+        yield
+
+
+@contextlib.contextmanager
+def _advisory_lock(spec: StorageSpec, name: bytes, *, lost: bool) -> Iterator[None]:
+    """A PostgreSQL session advisory lock named by ``name`` (held while the block runs,
+    released with its connection if the process dies); nothing for SQLite. A server
+    that cannot be reached is an :class:`InputError` when the command starts, a
+    :class:`StorageFailed` (``lost``) when it goes away during the command."""
     if spec.kind != "postgresql":
         yield
         return
-    key = int.from_bytes(hashlib.sha256(b"tuner:setup").digest()[:8], "big", signed=True)
+    key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
     engine = sqlalchemy.create_engine(spec.url, poolclass=sqlalchemy.pool.NullPool,
                                       connect_args={"connect_timeout": 10})
     try:
@@ -48,6 +68,9 @@ def setup_lock(spec: StorageSpec, study: str) -> Iterator[None]:
             reason = " ".join(str(exc.orig).split())
             if spec.url.password:
                 reason = reason.replace(spec.url.password, "***")
+            if lost:
+                raise StorageFailed(f"the database server could not be reached ({reason[:300]}); "
+                                    f"{connection_advice()}") from None
             raise InputError(f"--storage {spec.redacted}: cannot open the database ({reason[:300]}); "
                              f"{connection_advice()}") from None
         try:
