@@ -11,7 +11,7 @@ import pytest
 from tuner.config.budgets import Tier
 from tuner.promotion.confirm import ConfirmSettings, Confirmation, judge, suites_tag
 from tuner.stats.bounds import skew_t_lcb, wilson_upper
-from tuner.stats.streams import CONFIRM_MC, CONFIRM_SUITE, SEARCH_MC, overlaps, stream_base
+from tuner.stats.streams import CONFIRM_MC, CONFIRM_SUITE, SEARCH_MC, overlaps, search_seed, stream_base
 
 TIER = Tier("balanced", max_kill_ucb=0.1, max_dd_cvar=1000.0, min_pnl_lcb_usd=20.0)
 
@@ -61,13 +61,16 @@ def test_confirmation_streams_are_not_the_search_stream() -> None:
 
 
 def test_the_confirmation_stream_never_overlaps_the_searchs_seed_plus_i() -> None:
-    # The search still runs seed + i (i < mc_runs); the confirmation's base is a 64-bit hash.
+    # Studies made before the search-mc stream ran seed + i (i < mc_runs) and can still be
+    # promoted; the confirmation's base is a 64-bit hash, apart from both search rules.
     for seed in [*range(0, 200), 2**31 - 1, 2**62, 2**63 - 1]:
         s = ConfirmSettings(study_seed=seed, ticks=600, runs=20_000)
         assert not overlaps((s.mc_seed, s.runs), (seed, 100_000)), seed
         assert not overlaps((s.suite_seed_base, 2 * 9 * 64), (seed, 100_000)), seed
         assert s.mc_seed != s.suite_seed_base
         s.check_disjoint(seed, 100_000)
+        assert not overlaps((s.mc_seed, s.runs), (search_seed(seed), 100_000)), seed
+        s.check_disjoint(search_seed(seed), 100_000)
 
 
 def test_an_overlapping_confirmation_stream_is_refused(input_error) -> None:  # type: ignore[no-untyped-def]
@@ -115,3 +118,17 @@ def test_the_cvar_bound_depends_on_the_runs_not_on_where_the_evidence_lies() -> 
     assert judge(a, TIER, 0.05, 5).bound("dd_cvar_ucb") == judge(b, TIER, 0.05, 5).bound("dd_cvar_ucb")
     c = dataclasses.replace(a, drawdown=a.drawdown * 1.01)
     assert judge(c, TIER, 0.05, 5).bound("dd_cvar_ucb") != judge(a, TIER, 0.05, 5).bound("dd_cvar_ucb")
+
+
+def test_a_records_search_seeds_are_the_ones_its_trial_ran() -> None:
+    from tuner.promotion.provenance import search_seeds
+    from tuner.session.settings import search_first_seed
+
+    base = search_seed(42)
+    new = {"seed": base, "study_seed": 42, "seeds": {"stream": SEARCH_MC, "first": base, "count": 3}}
+    assert search_seeds(new, {"seed": 42, "mc_runs": 3}) == [base, base + 1, base + 2]
+    legacy = {"seed": 42, "mc_runs": 3, "seeds": {"first": 42, "count": 3, "rule": "run i uses seed + i"}}
+    assert search_seeds(legacy, {"seed": 42, "mc_runs": 3}) == [42, 43, 44]
+    assert search_seeds({"seeds": {"first": 2**64 - 1, "count": 2}}, {}) == [2**64 - 1, 0]  # wraps as the binary does
+    assert search_first_seed({"seed": 42, "search_seeds": "stream search-mc/v1"}) == base
+    assert search_first_seed({"seed": 42}) == 42  # a study made before the stream

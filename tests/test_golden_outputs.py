@@ -2,7 +2,8 @@
 
 The golden files come from a 12-trial study (``--population 6 --mc-runs 20 --mc-ticks 150``,
 seed 42, ``--no-promote``), first run on commit 44979d7 and regenerated when NSGA-II's
-first generation became a Sobol design (issue 18): in a scratch directory,
+first generation became a Sobol design (issue 18) and when the search's Monte Carlo
+moved to the study seed's ``search-mc`` stream (issue 15): in a scratch directory,
 ``python -m tuner.study --study golden --trials 12 --population 6 --mc-runs 20
 --mc-ticks 150 --no-promote -q``, then copy ``studies/golden/trials.jsonl`` (with the
 checkout's path replaced by ``/tmp/base``), ``pareto.csv`` and

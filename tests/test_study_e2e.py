@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
+import optuna
 import pytest
 import yaml
 
@@ -16,6 +18,7 @@ from tuner.names import METRIC_NAMES
 from tuner.record import CONSTRAINT_KEY, is_feasible
 from tuner.config.paths import REPO_ROOT
 from tuner.simulator.build import ensure_binaries
+from tuner.stats.streams import SEARCH_MC, search_seed
 
 STUDY = "tuner.study"
 
@@ -43,7 +46,9 @@ def test_smoke_study_completes_and_persists_every_trial(tmp_path: Path) -> None:
         assert check.returncode == 0, check.stdout + check.stderr
         assert t.user_attrs["evidence_verified"] is True
         assert set(t.user_attrs["metrics"]) >= {"pnl_mean", "pnl_stdev", "pnl_lcb", "kill_k", "kill_n", "kill_ucb", "dd_cvar"}
-        assert t.user_attrs["run"]["seeds"]["first"] == 42 and t.user_attrs["run"]["seeds"]["count"] == 10
+        # Every candidate on the study seed's search-mc stream (a 64-bit base), not seeds 42..51.
+        seeds = t.user_attrs["run"]["seeds"]
+        assert seeds["first"] == search_seed(42) and seeds["count"] == 10 and seeds["stream"] == SEARCH_MC
         assert CONSTRAINT_KEY in t.constraints
     out = tmp_path / "studies" / "smoke"
     assert len((out / "trials.jsonl").read_text().splitlines()) == 3
@@ -63,6 +68,50 @@ def test_same_seed_gives_identical_parameters_and_values(tmp_path: Path) -> None
     assert signature(a) == signature(b)
     assert [t.params for t in counted(a)] == [t.params for t in counted(b)]
     assert len({t.user_attrs["candidate_id"] for t in counted(a)}) == 6
+
+
+def _mc_seeds(study: optuna.Study) -> set[int]:
+    out: set[int] = set()
+    for t in counted(study):
+        lines = (Path(t.user_attrs["trial_dir"]) / "mc" / "mc_runs.jsonl").read_text().splitlines()
+        out |= {json.loads(line)["seed"] for line in lines}
+    return out
+
+
+def test_seeds_42_and_43_share_no_search_run(tmp_path: Path) -> None:
+    # Before the search-mc stream, run i used the study seed + i: --seed 43 shared all but one run with --seed 42.
+    for seed in ("42", "43"):
+        r = run_cli(STUDY, ["--study", f"s{seed}", "--seed", seed, "--trials", "2", "--population", "2", "--no-promote",
+                            *FAST], tmp_path)
+        assert r.returncode == 0, r.stderr
+    a, b = _mc_seeds(load(tmp_path, "s42")), _mc_seeds(load(tmp_path, "s43"))
+    base = search_seed(42)
+    assert a == {(base + i) % 2**64 for i in range(20)}  # every candidate of a study on the same seeds
+    assert len(b) == 20 and not a & b
+    assert search_seed(43) in b and 43 not in b and 42 not in a
+
+
+def test_a_study_made_before_seed_streams_is_not_resumed_on_other_seeds(tmp_path: Path) -> None:
+    assert run_cli(STUDY, ["--study", "old", "--trials", "1", "--no-promote", *FAST], tmp_path).returncode == 0
+    study = load(tmp_path, "old")
+    settings = dict(study.user_attrs["settings"])
+    del settings["search_seeds"]  # as a study made when run i used seed + i stored them
+    study.set_user_attr("settings", settings)
+    db = tmp_path / "studies" / "old.db"
+    before = _dump(db)  # (the logical content: the edit above sits in the WAL until a later open)
+    r = run_cli(STUDY, ["--study", "old", "--trials", "2", "--no-promote", *FAST], tmp_path)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "earlier version" in lines[0] and "--study" in lines[0], r.stderr
+    assert _dump(db) == before and len(counted(load(tmp_path, "old"))) == 1
+
+
+def _dump(path: Path) -> list[str]:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
 
 
 @pytest.mark.parametrize("fault", ["monte_carlo:3:kill_parent", "suite:6:kill_parent"])

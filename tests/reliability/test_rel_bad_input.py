@@ -296,7 +296,7 @@ CASES: list[Case] = [
          "NaN mc_ticks (JSON NaN)", prepare=_record(lambda r: json.dumps({**r, "mc_ticks": float("nan")}))),
     Case("record-ticks-huge", "tuner.reproduce", ("bad_record.json",), "the simulator refuses the record's settings",
          "mc_ticks of 10^30 (beyond 64 bits)", prepare=_record(lambda r: r.update(mc_ticks=10**30))),
-    Case("record-seeds-gap", "tuner.reproduce", ("bad_record.json",), "seeds must be mc_runs consecutive integers",
+    Case("record-seeds-gap", "tuner.reproduce", ("bad_record.json",), "seeds must be mc_runs consecutive 64-bit seeds",
          "seeds that skip one", prepare=_record(lambda r: r["seeds"].__setitem__(-1, r["seeds"][-1] + 1))),
     Case("record-output-dir-not-empty", "tuner.reproduce", ("record.json", "--output-dir", "full_dir"),
          "--output-dir full_dir: not empty", "reproduction into a non-empty directory", prepare=_nonempty_dir),

@@ -61,7 +61,7 @@ from tuner.promotion.history import current_record, event
 from tuner.promotion.provenance import build_record, preset_header, record_name, report_name
 from tuner.promotion.verify import Verification, trial_directory, verify_trial
 from tuner.record import Attr, StudyAttr, front_members, metrics_from_summary
-from tuner.session.settings import StudySettings
+from tuner.session.settings import StudySettings, search_first_seed
 from tuner.session.storage import StorageSpec
 from tuner.simulator.envfile import env_file_text
 from tuner.simulator.summary import read_summary
@@ -158,7 +158,7 @@ def promote(
     out_dir = out_dir or DEFAULT_PROMOTED_DIR
     stored = StudySettings.stored(study)
     cs = confirm_settings or ConfirmSettings(study_seed=int(stored.get("seed", 0)), ticks=int(stored.get("mc_ticks", 600)))
-    cs.check_disjoint(int(stored.get("seed", 0)), int(stored.get("mc_runs", 0)))
+    cs.check_disjoint(search_first_seed(stored), int(stored.get("mc_runs", 0)))
     study_alpha = stored.get("alpha")
     if isinstance(study_alpha, (int, float)) and budgets.alpha != study_alpha:
         if budgets.alpha > study_alpha and not allow_looser_alpha:
@@ -400,9 +400,9 @@ def _tier(
                           budgets_path=budgets_path)
     record["tier_budget"]["max_scenario_failure_rate"] = tier.max_scenario_failure_rate
     record["seed_streams"] = {
-        "search-mc": {"first": int(StudySettings.stored(study).get("seed", 0)),
+        "search-mc": {"first": search_first_seed(StudySettings.stored(study)),
                       "count": int(StudySettings.stored(study).get("mc_runs", 0)),
-                      "rule": "run i uses the study seed + i (the search's stream; see seeds)"},
+                      "rule": "run i uses seed + i, wrapping at 2^64 (the search's stream; see seeds)"},
         "search-suite": {"rule": "the seeds written in the shipped suite files"},
         **ctx.cs.streams(),
     }

@@ -33,9 +33,10 @@ from tuner.session.settings import StudySettings
 from tuner.session.storage import StorageSpec
 from tuner.simulator.identity import git_state
 from tuner.stats.bounds import z_one_sided
+from tuner.stats.streams import SEED_SPACE
 
 __all__ = ["RECORD_FILE", "RECORD_SCHEMA_VERSION", "SPEC_ALIASES", "build_record", "git_commit", "preset_header",
-           "record_name", "report_name", "trial_provenance"]
+           "record_name", "report_name", "search_seeds", "trial_provenance"]
 
 RECORD_SCHEMA_VERSION = 5
 RECORD_FILE = "PROMOTION_RECORD.json"
@@ -132,10 +133,10 @@ def build_record(
         "trial_number": t.number,
         "trial_dir": str(tdir) if tdir is not None else t.user_attrs.get(Attr.TRIAL_DIR),
         "config": effective or {"runs": settings.get("mc_runs"), "ticks": settings.get("mc_ticks"),
-                                "seed": settings.get("seed"), "overlay": overlay},
+                                "seed": next(iter(search_seeds(run, settings)), None), "overlay": overlay},
         "env_overlay": overlay,
         "commands_run": [shlex.join(str(a) for a in cmd["argv"]) for cmd in run.get("commands", [])],
-        "seeds": list(range(int(settings.get("seed", 0)), int(settings.get("seed", 0)) + int(settings.get("mc_runs", 0)))),
+        "seeds": search_seeds(run, settings),
         "mc_runs": settings.get("mc_runs"),
         "mc_ticks": settings.get("mc_ticks"),
         "evidence_verified": verification.verified,
@@ -172,3 +173,14 @@ def build_record(
         "population": settings.get("population"),
         "optuna_version": optuna.__version__,
     }
+
+
+def search_seeds(run: dict[str, Any], settings: dict[str, Any]) -> list[int]:
+    """The trial's Monte Carlo seeds as it ran them: its recorded first seed and count
+    (``run.seeds``; the study's ``search-mc`` stream), ``first + i`` wrapping at 2^64. A
+    trial recorded before seed streams ran the study seed onwards, and says so."""
+    raw = run.get("seeds")
+    seeds: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    first = seeds.get("first", run.get("seed", settings.get("seed", 0)))
+    count = seeds.get("count", run.get("mc_runs", settings.get("mc_runs", 0)))
+    return [(int(first) + i) % SEED_SPACE for i in range(int(count))]

@@ -28,7 +28,7 @@ from tuner.simulator import client
 from tuner.simulator.build import binary
 from tuner.simulator.envfile import read_env_file
 from tuner.simulator.identity import binary_digests
-from tuner.stats.streams import FRESH_MC, FRESH_SUITE
+from tuner.stats.streams import FRESH_MC, FRESH_SUITE, SEED_SPACE
 
 __all__ = ["Reproduction", "changed_trial_files", "check_binaries", "check_preset", "diff_json", "fresh_seeds",
            "load_record", "replay_confirmation", "reproduce", "reproduce_all"]
@@ -96,8 +96,9 @@ def load_record(path: Path) -> dict[str, Any]:
     seeds = data["seeds"]
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise InputError(f"{path}: seeds must be a non-empty list of integers")
-    if len(seeds) != data["mc_runs"] or seeds != list(range(seeds[0], seeds[0] + len(seeds))):
-        raise InputError(f"{path}: seeds must be mc_runs consecutive integers (run i uses seed + i)")
+    if len(seeds) != data["mc_runs"] or not 0 <= seeds[0] < SEED_SPACE or seeds != [
+            (seeds[0] + i) % SEED_SPACE for i in range(len(seeds))]:
+        raise InputError(f"{path}: seeds must be mc_runs consecutive 64-bit seeds (run i uses seed + i, wrapping at 2^64)")
     return data
 
 

@@ -49,6 +49,7 @@ from tuner.simulator.envfile import env_file_text
 from tuner.simulator.identity import provenance
 from tuner.simulator.outputs import SuiteVerdict, read_suite_verdict
 from tuner.simulator.summary import SummaryError, read_summary
+from tuner.stats.streams import SEARCH_MC, search_seed
 
 __all__ = ["IntegrityError", "Objective", "ObjectiveSettings", "StudyDirError"]
 
@@ -74,6 +75,13 @@ class ObjectiveSettings:
     alpha: float
     command_timeout: float
     mc_threads: int | None = None
+
+    @property
+    def mc_seed(self) -> int:
+        """The first Monte Carlo seed of every candidate: the base of the study seed's
+        ``search-mc`` stream (:mod:`tuner.stats.streams`), not the study seed itself, so
+        studies seeded 42 and 43 share no run."""
+        return search_seed(self.seed)
 
 
 class Objective:
@@ -101,7 +109,7 @@ class Objective:
         overlay = self.space.overlay(params)
         cid = candidate_id(overlay)
         stored = reuse.stored_result(trial, cid, {"mc_runs": self.s.mc_runs, "mc_ticks": self.s.mc_ticks,
-                                                  "seed": self.s.seed})
+                                                  "seed": self.s.mc_seed})
         if stored is not None:  # never simulated twice in a study: see tuner.search.reuse
             return reuse.take_stored_result(trial, cid, stored)
         tdir = self.s.study_dir / "trials" / trial_dir_name(trial.number, cid)
@@ -149,7 +157,7 @@ class Objective:
             raise StudyDirError(f"{rel}: {exc.strerror}") from exc
 
         mc_dir = tdir / "mc"
-        run(client.monte_carlo_argv(runs=self.s.mc_runs, ticks=self.s.mc_ticks, seed=self.s.seed,
+        run(client.monte_carlo_argv(runs=self.s.mc_runs, ticks=self.s.mc_ticks, seed=self.s.mc_seed,
                                     output_dir=mc_dir, threads=self.s.mc_threads))
         run(client.verify_tree_argv(mc_dir))
 
@@ -196,8 +204,10 @@ class Objective:
             {
                 "mc_runs": self.s.mc_runs,
                 "mc_ticks": self.s.mc_ticks,
-                "seed": self.s.seed,
-                "seeds": {"first": self.s.seed, "count": self.s.mc_runs, "rule": "run i uses seed + i"},
+                "seed": self.s.mc_seed,
+                "study_seed": self.s.seed,
+                "seeds": {"stream": SEARCH_MC, "first": self.s.mc_seed, "count": self.s.mc_runs,
+                          "rule": "run i uses seed + i, wrapping at 2^64"},
                 "commands": commands,
                 "seconds": round(time.monotonic() - started, 4),
                 "binary_seconds": round(sum(c["seconds"] for c in commands), 4),

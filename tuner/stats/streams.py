@@ -26,6 +26,7 @@ __all__ = [
     "SEED_SPACE",
     "SeedSpan",
     "overlaps",
+    "search_seed",
     "stream_base",
 ]
 
@@ -52,6 +53,12 @@ def stream_base(study_seed: int, stream: str) -> int:
         raise ValueError(f"stream must be a non-empty name, got {stream!r}")
     digest = hashlib.sha256(f"paraphina-seed-stream/v1/{study_seed}/{stream}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
+
+
+def search_seed(study_seed: int) -> int:
+    """The first Monte Carlo seed of every candidate of a study seeded with
+    ``study_seed``: the base of its ``search-mc`` stream (run i uses this + i)."""
+    return stream_base(study_seed, SEARCH_MC)
 
 
 def overlaps(a: SeedSpan, b: SeedSpan) -> bool:

@@ -20,7 +20,9 @@ from optuna.trial import FrozenTrial
 from tuner.config.budgets import Budgets
 from tuner.names import KNOB_NAMES, METRIC_NAMES, OBJECTIVES, PROFILE_KNOB, format_knob_value, trial_dir_name
 from tuner.record import CONSTRAINT_KEY, METRIC_DOCS, Attr, TrialView, as_number
+from tuner.session.settings import search_first_seed
 from tuner.simulator import client
+from tuner.stats.streams import SEED_SPACE
 from tuner.views.assess import Assessment
 from tuner.views.outputs import trial_record
 
@@ -145,7 +147,8 @@ def rerun_command(v: TrialView, settings: Mapping[str, Any], out_dir: Path | Non
     if not overlay_map:
         return None
     run = v.run
-    runs, ticks, seed = (run.get(k, settings.get(k)) for k in ("mc_runs", "mc_ticks", "seed"))
+    runs, ticks = (run.get(k, settings.get(k)) for k in ("mc_runs", "mc_ticks"))
+    seed = run.get("seed", search_first_seed(settings) if isinstance(settings.get("seed"), int) else None)
     if not all(isinstance(x, int) for x in (runs, ticks, seed)):
         return None
     out = out_dir or Path(f"rerun_{trial_dir_name(v.number, v.candidate_id or 'unknown')}")
@@ -227,7 +230,7 @@ def show_trial(a: Assessment, budgets: Budgets, settings: Mapping[str, Any]) -> 
     if v.run:
         seeds = v.run.get("seeds") or {}
         first, count = seeds.get("first", v.run.get("seed")), seeds.get("count", v.run.get("mc_runs"))
-        span = f"seeds {first}..{first + count - 1} (run i uses seed + i)" if isinstance(first, int) and isinstance(
+        span = f"seeds {first}..{(first + count - 1) % SEED_SPACE} (run i uses seed + i)" if isinstance(first, int) and isinstance(
             count, int) else "seeds -"
         out.append(f"  run          {span}; {v.run.get('mc_runs')} runs x {v.run.get('mc_ticks')} ticks; "
                    f"{_n(v.run.get('seconds'), ',.1f')} s ({_n(v.run.get('binary_seconds'), ',.1f')} s in the binaries)")
