@@ -11,16 +11,25 @@ The synthetic objective writes user attributes of the size a real trial writes (
 the parameters (so NSGA-II has a real front to work on). Printed per block of trials:
 p50 and p95 of the time from one trial's start to the next one's start. What a real
 trial adds (process starts, evidence, the simulator) is measured by trial_cost.py.
+``--loop product`` (the default) runs the trials through the product's own worker loop
+(``tuner.search.worker.run_worker``: the reservation lock, the stale-trial check, the
+budget count, the progress line (written to /dev/null) and the reuse look-up a real
+trial makes); ``--loop optuna`` through a bare ``study.optimize``. ``--profile`` prints
+the functions where the last block's time went (cProfile, cumulative).
 Prints figures; never fails on them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
+import io
 import json
 import math
 import os
 import platform
+import pstats
 import sys
 import tempfile
 import time
@@ -35,8 +44,11 @@ import optuna
 
 from tuner.config.paths import DEFAULT_SEARCH_SPACE
 from tuner.config.search_space import load_search_space
-from tuner.names import DIRECTIONS
+from tuner.names import DIRECTIONS, candidate_id
 from tuner.record import CONSTRAINT_KEY
+from tuner.search import reuse
+from tuner.search.progress import Progress
+from tuner.search.worker import ReservationLock, run_worker
 from tuner.session.recovery import StaleTrialRetry
 from tuner.session.sampler import make_sampler, population_for
 from tuner.session.storage import make_storage, parse_storage
@@ -49,15 +61,22 @@ _ATTR_SIZES = {"candidate_id": 14, "evidence": 183, "evidence_verified": 4, "kil
                "worker": 9}
 
 
-def _objective(space):  # type: ignore[no-untyped-def]
+_DICT_ATTRS = {"evidence", "metrics", "overlay", "run", "suites"}
+
+
+def _objective(space, product: bool):  # type: ignore[no-untyped-def]
     def run(trial: optuna.Trial) -> tuple[float, float, float]:
         params = space.suggest(trial)
+        if product:  # the look-up every real trial makes before it simulates
+            reuse.stored_result(trial, candidate_id(space.overlay(params)), {"mc_runs": 1, "mc_ticks": 1, "seed": 1})
         x = np.array([hash(json.dumps(v)) % 1000 / 1000.0 if isinstance(v, str) else float(v)
                       for v in params.values()])
         z = np.tanh(x / (1.0 + np.abs(x).max()))
         pnl, kill, dd = float(100 * z.sum()), float(abs(math.sin(z[0] * 7))), float(50 * (z ** 2).sum())
         for key, size in _ATTR_SIZES.items():
-            trial.set_user_attr(key, "x" * max(size - 2, 0))
+            pad = "x" * max(size - 14, 0)
+            # Dict-valued where the product's are (the views read them as mappings).
+            trial.set_user_attr(key, {"pad": pad} if key in _DICT_ATTRS else pad)
         trial.set_constraint(CONSTRAINT_KEY, float(z[1] > 0.9))
         return pnl, kill, dd
     return run
@@ -68,6 +87,8 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=10_000)
     p.add_argument("--block", type=int, default=1000, help="trials per reported block")
     p.add_argument("--storage", default=None, help="default: a SQLite file in a temporary directory")
+    p.add_argument("--loop", choices=("product", "optuna"), default="product")
+    p.add_argument("--profile", action="store_true", help="profile the last block of trials")
     args = p.parse_args()
     space = load_search_space(DEFAULT_SEARCH_SPACE)
     with tempfile.TemporaryDirectory(prefix="scale_") as tmp:
@@ -78,15 +99,19 @@ def main() -> None:
         study = optuna.create_study(study_name=name, storage=storage, sampler=sampler,
                                     directions=[optuna.study.StudyDirection[d.upper()] for d in DIRECTIONS])
         starts: list[float] = []
-        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        spec = parse_storage(url)
+        print(f"machine: {_cpu()}, {os.cpu_count()} cores; "
               f"{args.trials} synthetic trials, NSGA-II population {population_for(args.trials)}, "
-              f"storage {parse_storage(url).redacted}")
+              f"storage {spec.redacted}, loop {args.loop}")
         print(f"{'trials':>13} {'p50 ms':>8} {'p95 ms':>8}")
-        objective = _objective(space)
+        objective = _objective(space, args.loop == "product")
+        profiler = cProfile.Profile() if args.profile else None
 
         def stamp(_: optuna.Study, __: optuna.trial.FrozenTrial) -> None:
             starts.append(time.perf_counter())
             n = len(starts)
+            if profiler is not None and n == max(1, args.trials - args.block):
+                profiler.enable()
             if n % args.block == 0 or n == args.trials:
                 lo = max(0, n - args.block)
                 gaps = np.diff(np.array(starts[lo:n])) * 1000
@@ -95,10 +120,33 @@ def main() -> None:
                           flush=True)
 
         started = time.perf_counter()
-        study.optimize(objective, n_trials=args.trials, callbacks=[stamp])
+        if args.loop == "optuna":
+            study.optimize(objective, n_trials=args.trials, callbacks=[stamp])
+        else:
+            lock = ReservationLock(spec, name, study._storage)
+            with open(os.devnull, "w") as null, contextlib.redirect_stderr(null):
+                run_worker(study, objective, target=args.trials, lock=lock, catch=(),
+                           callbacks=[Progress(args.trials, 0, quiet=False), stamp])
+        if profiler is not None:
+            profiler.disable()
         print(f"total {time.perf_counter() - started:.1f} s")
+        if profiler is not None:
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
+            print(text.getvalue())
         if args.storage:
             optuna.delete_study(study_name=name, storage=storage)
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

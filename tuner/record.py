@@ -31,6 +31,7 @@ __all__ = [
     "Attr",
     "StudyAttr",
     "SuiteResult",
+    "TrialIndex",
     "TrialView",
     "as_number",
     "counted_trials",
@@ -148,6 +149,67 @@ def counted_trials(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     """Finished trials that count toward ``--trials``: interrupted and superseded ones do not."""
     skip = superseded_numbers(trials) | interrupted_numbers(trials)
     return [t for t in trials if t.state in _FINISHED and t.number not in skip]
+
+
+class TrialIndex:
+    """:func:`counted_trials`' count, :func:`logical_index` and the running/waiting
+    trials, kept up to date from the trials that are new or were unfinished at the last
+    call instead of rescanning the study: a finished trial never changes (Optuna refuses
+    writes to it), so each is read once. The same answers as the functions, for the list
+    ``study.get_trials(deepcopy=False)`` returns (trial ``i`` at position ``i``); any other
+    list (another study, a shorter one) starts the index over."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._seen = 0  #: trials[:_seen] were read
+        self._pending: list[int] = []  #: read while unfinished: read again
+        self._finished: set[int] = set()
+        self._superseded: set[int] = set()
+        self._interrupted: set[int] = set()
+        self._first_id: int | None = None
+
+    def update(self, trials: Sequence[FrozenTrial]) -> TrialIndex:
+        """Reads what changed in ``trials`` (the study's, in number order); returns self."""
+        first_id = trials[0]._trial_id if trials else None
+        if len(trials) < self._seen or first_id != self._first_id:
+            self._reset()
+            self._first_id = first_id
+        pending: list[int] = []
+        for number in [*self._pending, *range(self._seen, len(trials))]:
+            t = trials[number]
+            if t.number != number:  # not a study's own list: no incremental answer
+                raise ValueError(f"trial at position {number} is number {t.number}")
+            retry_of = t.system_attrs.get(RETRY_OF_KEY)
+            if isinstance(retry_of, int):
+                self._superseded.add(retry_of)
+            if t.state in _FINISHED:
+                self._finished.add(number)
+                if t.state == TrialState.FAIL and t.user_attrs.get(Attr.INTERRUPTED) is True:
+                    self._interrupted.add(number)
+            else:
+                pending.append(number)
+        self._pending, self._seen = pending, len(trials)
+        self._trials = trials
+        return self
+
+    @property
+    def skip(self) -> set[int]:
+        """Superseded and interrupted trial numbers."""
+        return self._superseded | self._interrupted
+
+    def counted(self) -> int:
+        """``len(counted_trials(trials))``."""
+        return len(self._finished) - sum(1 for n in self.skip if n in self._finished)
+
+    def logical_index(self, number: int) -> int:
+        """``logical_index(trials, number)`` for a trial of the list (``number < len``)."""
+        return min(number, self._seen) - sum(1 for n in self.skip if n < number)
+
+    def unfinished(self, state: TrialState) -> int:
+        """How many trials are in ``state`` (RUNNING or WAITING)."""
+        return sum(1 for n in self._pending if self._trials[n].state == state)
 
 
 def logical_index(trials: Sequence[FrozenTrial], number: int) -> int:

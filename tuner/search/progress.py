@@ -11,9 +11,10 @@ from typing import TextIO
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tuner.record import TrialView, counted_trials, front_members
+from tuner.names import MAXIMIZED, METRIC_NAMES
+from tuner.record import TrialIndex, TrialView, is_feasible, is_repeat
 
-__all__ = ["Progress", "duration", "fit", "terminal_width"]
+__all__ = ["FrontTracker", "Progress", "duration", "fit", "terminal_width"]
 
 
 def duration(seconds: float) -> str:
@@ -48,6 +49,53 @@ def fit(line: str, width: int) -> str:
     return line if len(line) <= width else line[:max(width - 1, 0)] + "…"
 
 
+_PNL = METRIC_NAMES.index("pnl_mean")
+
+
+class FrontTracker:
+    """The feasible Pareto front of a study (``front_members(study.best_trials)``),
+    kept up to date from the trials finished since the last call instead of recomputed
+    from every trial: ``study.best_trials`` deep-copies the whole study, which cost
+    0.3 s per progress line at 600 trials and grows with the study. A finished trial's
+    values and constraints never change, so each is looked at once (running ones again
+    until they finish). Trials of other workers are included: it reads the storage."""
+
+    def __init__(self) -> None:
+        self._seen = 0  #: trials[:_seen] were looked at (numbers are 0..n-1 in order)
+        self._pending: list[int] = []  #: numbers looked at while unfinished
+        self._front: list[tuple[tuple[float, ...], FrozenTrial]] = []
+
+    def _reset(self) -> None:
+        self._seen, self._pending, self._front = 0, [], []
+
+    def update(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+        """The front after ``trials`` (the study's, as ``get_trials`` returns them)."""
+        if len(trials) < self._seen:  # another study, or a storage that lost trials: start over
+            self._reset()
+        pending: list[int] = []
+        for number in [*self._pending, *range(self._seen, len(trials))]:
+            t = trials[number]
+            if not t.state.is_finished():
+                pending.append(number)
+            elif is_feasible(t) and t.values:
+                self._add(t)
+        self._pending, self._seen = pending, len(trials)
+        # As front_members: repeats take part in dominance (as in best_trials), are not shown.
+        return [t for _, t in sorted(self._front, key=lambda item: item[1].number) if not is_repeat(t)]
+
+    def _add(self, t: FrozenTrial) -> None:
+        loss = tuple(-v if up else v for v, up in zip(t.values, MAXIMIZED, strict=True))
+        if any(_dominates(other, loss) for other, _ in self._front):
+            return
+        self._front = [(other, f) for other, f in self._front if not _dominates(loss, other)]
+        self._front.append((loss, t))
+
+
+def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether loss vector ``a`` Pareto-dominates ``b`` (no worse anywhere, better somewhere)."""
+    return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
+
+
 class Progress:
     """Per-trial progress line: trials done of N, elapsed, ETA, best feasible pnl, front
     size, and what the trial gave. On a terminal the line fits its width (``COLUMNS``
@@ -58,6 +106,8 @@ class Progress:
         self.done_at_start = done_at_start
         self.quiet = quiet
         self.started = time.monotonic()
+        self.front = FrontTracker()
+        self.index = TrialIndex()
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if self.quiet:
@@ -67,12 +117,12 @@ class Progress:
     def line(self, study: optuna.Study, trial: FrozenTrial, width: int | None) -> str:
         """The progress line after ``trial``, cut to ``width`` (None: not cut)."""
         trials = study.get_trials(deepcopy=False)
-        done = len(counted_trials(trials))
+        done = self.index.update(trials).counted()
         elapsed = time.monotonic() - self.started
         ran = max(done - self.done_at_start, 1)
         eta = elapsed / ran * max(self.target - done, 0)
-        front = front_members(study.best_trials)
-        best = max((TrialView.of(t).values or {}).get("pnl_mean", float("-inf")) for t in front) if front else None
+        front = self.front.update(trials)
+        best = max(t.values[_PNL] for t in front) if front else None
         head = (f"[{done}/{self.target}] {duration(elapsed)} elapsed, ETA {duration(eta)}, front {len(front)}, "
                 f"best feasible pnl_mean " + ("-" if best is None else f"{best:,.2f}") + f" | #{trial.number} ")
         view = TrialView.of(trial)

@@ -25,7 +25,7 @@ import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from tuner._faults import checkpoint
-from tuner.record import counted_trials
+from tuner.record import TrialIndex
 from tuner.session.storage import StorageSpec
 
 __all__ = ["ReservationLock", "TrialTakenOver", "run_worker"]
@@ -99,12 +99,9 @@ class ReservationLock:
         return self._conn is not None or self._fh is not None
 
 
-def _free_slots(trials: Sequence[FrozenTrial], target: int) -> tuple[int, bool]:
+def _free_slots(index: TrialIndex, target: int) -> tuple[int, bool]:
     """(slots free, whether a retry is waiting). A WAITING trial reuses its slot."""
-    done = len(counted_trials(trials))
-    running = sum(1 for t in trials if t.state == TrialState.RUNNING)
-    waiting = any(t.state == TrialState.WAITING for t in trials)
-    return target - done - running, waiting
+    return target - index.counted() - index.unfinished(TrialState.RUNNING), index.unfinished(TrialState.WAITING) > 0
 
 
 def run_worker(
@@ -135,6 +132,7 @@ def run_worker(
         lock.release()  # the trial exists: other workers may count it now
         return objective(trial)
 
+    index = TrialIndex()  # the study's counts, read incrementally (a rescan grew with the study)
     waited_since: float | None = None
     told = False
     polls = 0
@@ -145,11 +143,12 @@ def run_worker(
         lock.acquire()
         try:
             trials = study.get_trials(deepcopy=False)
-            if len(counted_trials(trials)) >= target:
+            index.update(trials)
+            if index.counted() >= target:
                 return "done"
             if stop is not None and stop(trials):
                 return "stopped"
-            free, waiting = _free_slots(trials, target)
+            free, waiting = _free_slots(index, target)
             if free <= 0 and not waiting:
                 start = False
                 if recover is not None:

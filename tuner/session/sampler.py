@@ -38,7 +38,7 @@ from optuna.samplers import NSGAIISampler, RandomSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState
 
 from tuner.errors import InputError
-from tuner.record import logical_index
+from tuner.record import TrialIndex
 
 __all__ = [
     "CHILD_RETRIES",
@@ -117,7 +117,7 @@ def _reseed(sampler: Any, study: optuna.Study, trial: FrozenTrial) -> int:
     for this trial and returns the trial's logical index. NSGA-II's child-generation
     strategy holds the same LazyRandomState, so reseeding ``_rng`` reseeds crossover and
     mutation too."""
-    index = logical_index(study.get_trials(deepcopy=False), trial.number)
+    index = sampler._trial_index.update(study.get_trials(deepcopy=False)).logical_index(trial.number)
     s = trial_seed(sampler._base_seed, index, sampler._worker)
     sampler._rng.rng.seed(s)
     inner = getattr(sampler, "_random_sampler", None) or getattr(sampler, "_independent_sampler", None)
@@ -133,6 +133,14 @@ class _PerTrialSeeded:
     _base_seed: int
     _worker: int
     _index: tuple[int, int] = (-1, -1)  #: (trial number, its logical index)
+
+    @property
+    def _trial_index(self) -> TrialIndex:
+        """The study's trials as the logical index needs them, read incrementally."""
+        index = self.__dict__.get("_trial_index_cache")
+        if index is None:
+            index = self.__dict__["_trial_index_cache"] = TrialIndex()
+        return index
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._index = (trial.number, _reseed(self, study, trial))
