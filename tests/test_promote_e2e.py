@@ -92,6 +92,8 @@ def test_a_real_study_promotes_and_the_record_matches_its_preset(studied: Path) 
         assert gates["dd_cvar_ucb"]["value"] <= rec["tier_budget"]["max_dd_cvar"]
         assert sum(1 for g in conf["gates"] if g["rule"].startswith("scenario ")) >= 2
         assert rec["decision"]["decided_on"].startswith("confirmation evidence only")
+        # The promotion's overfitting report (search -> confirmation, PBO) is in the record too.
+        assert rec["overfitting"]["finalists"] >= 1 and "pnl_mean" in rec["overfitting"]["mean_degradation"]
         streams = rec["seed_streams"]
         assert {"search-mc", "confirm-mc", "confirm-suite"} <= set(streams)
         first, count = streams["confirm-mc"]["first"], streams["confirm-mc"]["count"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import tempfile
 from collections.abc import Callable
@@ -222,10 +223,23 @@ def _promote(
             + ", ".join(f"{k} {v:+.4g}" for k, v in overfitting["mean_degradation"].items())
             + (f"; PBO {overfitting['pbo']['pbo']:.3f} over {overfitting['pbo']['combinations']} CSCV splits"
                if overfitting.get("pbo") else "; PBO needs at least 2 finalists"))
+        writes = [_with_overfitting(w, _clean(overfitting)) for w in writes]
     if not dry_run:
         checkpoint("promote.decided")
         commit_promotion(out_dir, writes, say)
     return outcome
+
+
+def _with_overfitting(write: TierWrite, overfitting: dict[str, Any]) -> TierWrite:
+    """``write`` with the promotion's overfitting report in its new record (known only once
+    every tier's finalists are confirmed, after the records were built)."""
+    if write.current is None:
+        return write
+    record = json.loads(write.current)
+    record["overfitting"] = overfitting
+    text = dumps_json(record)
+    files = {name: text if body == write.current else body for name, body in write.files.items()}
+    return replace(write, files=files, current=text)
 
 
 @dataclass
