@@ -51,6 +51,8 @@ from scipy.stats import beta
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _machine import machine
+
 import tuner
 from tuner.config.budgets import load_budgets
 from tuner.config.paths import DEFAULT_BUDGETS
@@ -200,17 +202,7 @@ def main() -> None:
                     print(f"| {variant} | {tier} | {rule} | {n} | {k} | {k / n:.3f} | [{lo:.3f}, {hi:.3f}] |")
                 else:
                     print(f"| {variant} | {tier} | {rule} | 0 | - | - | - |")
-    print(f"machine: {_cpu()}, {os.cpu_count()} cores")
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
+    print(f"machine: {machine()}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import io
 import json
 import math
 import os
-import platform
 import pstats
 import sys
 import tempfile
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import optuna
+from _machine import machine
 
 from tuner.config.paths import DEFAULT_SEARCH_SPACE
 from tuner.config.search_space import load_search_space
@@ -100,7 +100,7 @@ def main() -> None:
                                     directions=[optuna.study.StudyDirection[d.upper()] for d in DIRECTIONS])
         starts: list[float] = []
         spec = parse_storage(url)
-        print(f"machine: {_cpu()}, {os.cpu_count()} cores; "
+        print(f"machine: {machine()}; "
               f"{args.trials} synthetic trials, NSGA-II population {population_for(args.trials)}, "
               f"storage {spec.redacted}, loop {args.loop}")
         print(f"{'trials':>13} {'p50 ms':>8} {'p95 ms':>8}")
@@ -137,16 +137,6 @@ def main() -> None:
             print(text.getvalue())
         if args.storage:
             optuna.delete_study(study_name=name, storage=storage)
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

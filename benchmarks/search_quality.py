@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -48,6 +47,8 @@ from optuna.samplers import BaseSampler, RandomSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _machine import machine
 
 from tuner.config.budgets import load_budgets
 from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE
@@ -230,12 +231,10 @@ def report(kinds: list[str], seeds: list[int], args: argparse.Namespace) -> str:
 
     cells = {(k, s): json.loads(cache_path(args.out, k, s).read_text())
              for k in kinds for s in seeds if cache_path(args.out, k, s).exists()}
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
-               platform.processor())
     lines = [
         f"# Search quality ({args.mc_runs} runs x {args.mc_ticks} ticks per candidate, seeds {seeds[0]}..{seeds[-1]})",
         "",
-        f"Machine: {os.cpu_count()} cores, {cpu}; reference point {HV_REFERENCE} (pnl_mean, kill_ucb, dd_cvar).",
+        f"Machine: {machine()}; reference point {HV_REFERENCE} (pnl_mean, kill_ucb, dd_cvar).",
         "HV = hypervolume of the feasible front (study seeds); fresh = the same front re-measured on fresh seeds.",
         "p = Wilcoxon signed-rank (two-sided) of the default against the sampler, paired by seed; "
         "'+' = the default's mean is higher.",

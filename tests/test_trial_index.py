@@ -30,6 +30,7 @@ def test_the_index_agrees_with_the_scans_at_every_step(seed: int) -> None:
     rng = random.Random(seed)
     trials: list[FrozenTrial] = []
     index = TrialIndex()
+    reported: list[int] = []  # finished_now over all steps: each finished trial once
     for _step in range(300):
         # Finish some unfinished trials (in any order), some of them interrupted.
         for i, t in enumerate(trials):
@@ -48,6 +49,8 @@ def test_the_index_agrees_with_the_scans_at_every_step(seed: int) -> None:
             trials.append(_trial(len(trials), TrialState.RUNNING))
         view = list(trials)
         index.update(view)
+        assert not index.started_over
+        reported.extend(t.number for t in index.finished_now)
         assert index.counted() == len(counted_trials(view))
         # Every position is checked at the last step; in between, the newest and a sample.
         positions = range(len(view)) if _step == 299 else {len(view) - 1, *rng.sample(range(len(view)), min(8, len(view)))}
@@ -56,15 +59,18 @@ def test_the_index_agrees_with_the_scans_at_every_step(seed: int) -> None:
         assert index.unfinished(TrialState.RUNNING) == sum(t.state == TrialState.RUNNING for t in view)
         assert index.unfinished(TrialState.WAITING) == sum(t.state == TrialState.WAITING for t in view)
     assert index.skip and index.counted() > 100
+    assert sorted(reported) == [t.number for t in trials if t.state.is_finished()]
 
 
 def test_another_studys_list_starts_the_index_over() -> None:
     a = [_trial(i, TrialState.COMPLETE) for i in range(20)]
     b = [_trial(i, TrialState.FAIL, interrupted=True, trial_id=5000 + i) for i in range(20)]
     index = TrialIndex()
-    assert index.update(a).counted() == 20
-    assert index.update(b).counted() == 0 and index.logical_index(10) == 0
-    assert index.update(a[:5]).counted() == 5
+    assert index.update(a).counted() == 20 and not index.started_over and len(index.finished_now) == 20
+    assert index.update(b).counted() == 0 and index.logical_index(10) == 0 and index.started_over
+    assert len(index.finished_now) == 20
+    assert index.update(a[:5]).counted() == 5 and index.started_over
+    assert not index.update(a[:5]).started_over and index.finished_now == []
 
 
 def test_a_list_that_is_not_a_studys_own_is_refused() -> None:

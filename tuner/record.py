@@ -161,6 +161,8 @@ class TrialIndex:
 
     def __init__(self) -> None:
         self._reset()
+        self.finished_now: list[FrozenTrial] = []  #: trials the last update saw finished for the first time
+        self.started_over = False  #: the last update read another list than the one before
 
     def _reset(self) -> None:
         self._seen = 0  #: trials[:_seen] were read
@@ -171,11 +173,17 @@ class TrialIndex:
         self._first_id: int | None = None
 
     def update(self, trials: Sequence[FrozenTrial]) -> TrialIndex:
-        """Reads what changed in ``trials`` (the study's, in number order); returns self."""
+        """Reads what changed in ``trials`` (the study's, in number order); returns self.
+        Afterwards ``finished_now`` holds the trials that finished since the last call and
+        ``started_over`` says whether it started over on another list than the one it had
+        read (then ``finished_now`` is every finished trial of the new one)."""
         first_id = trials[0]._trial_id if trials else None
-        if len(trials) < self._seen or first_id != self._first_id:
+        changed = len(trials) < self._seen or first_id != self._first_id
+        self.started_over = changed and self._seen > 0
+        if changed:
             self._reset()
             self._first_id = first_id
+        self.finished_now = []
         pending: list[int] = []
         for number in [*self._pending, *range(self._seen, len(trials))]:
             t = trials[number]
@@ -186,6 +194,7 @@ class TrialIndex:
                 self._superseded.add(retry_of)
             if t.state in _FINISHED:
                 self._finished.add(number)
+                self.finished_now.append(t)
                 if t.state == TrialState.FAIL and t.user_attrs.get(Attr.INTERRUPTED) is True:
                     self._interrupted.add(number)
             else:

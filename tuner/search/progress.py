@@ -54,32 +54,25 @@ _PNL = METRIC_NAMES.index("pnl_mean")
 
 class FrontTracker:
     """The feasible Pareto front of a study (``front_members(study.best_trials)``),
-    kept up to date from the trials finished since the last call instead of recomputed
-    from every trial: ``study.best_trials`` deep-copies the whole study, which cost
-    0.3 s per progress line at 600 trials and grows with the study. A finished trial's
-    values and constraints never change, so each is looked at once (running ones again
-    until they finish). Trials of other workers are included: it reads the storage."""
+    kept up to date from the trials finished since the last call (``index``, a
+    :class:`~tuner.record.TrialIndex`, says which) instead of recomputed from every
+    trial: ``study.best_trials`` deep-copies the whole study, which cost 0.3 s per
+    progress line at 600 trials and grows with the study. A finished trial's values and
+    constraints never change, so each is looked at once. Trials of other workers are
+    included: it reads the storage."""
 
     def __init__(self) -> None:
-        self._seen = 0  #: trials[:_seen] were looked at (numbers are 0..n-1 in order)
-        self._pending: list[int] = []  #: numbers looked at while unfinished
+        self.index = TrialIndex()
         self._front: list[tuple[tuple[float, ...], FrozenTrial]] = []
-
-    def _reset(self) -> None:
-        self._seen, self._pending, self._front = 0, [], []
 
     def update(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
         """The front after ``trials`` (the study's, as ``get_trials`` returns them)."""
-        if len(trials) < self._seen:  # another study, or a storage that lost trials: start over
-            self._reset()
-        pending: list[int] = []
-        for number in [*self._pending, *range(self._seen, len(trials))]:
-            t = trials[number]
-            if not t.state.is_finished():
-                pending.append(number)
-            elif is_feasible(t) and t.values:
+        self.index.update(trials)
+        if self.index.started_over:  # another study, or a storage that lost trials
+            self._front = []
+        for t in self.index.finished_now:
+            if is_feasible(t) and t.values:
                 self._add(t)
-        self._pending, self._seen = pending, len(trials)
         # As front_members: repeats take part in dominance (as in best_trials), are not shown.
         return [t for _, t in sorted(self._front, key=lambda item: item[1].number) if not is_repeat(t)]
 
@@ -107,7 +100,6 @@ class Progress:
         self.quiet = quiet
         self.started = time.monotonic()
         self.front = FrontTracker()
-        self.index = TrialIndex()
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if self.quiet:
@@ -116,12 +108,11 @@ class Progress:
 
     def line(self, study: optuna.Study, trial: FrozenTrial, width: int | None) -> str:
         """The progress line after ``trial``, cut to ``width`` (None: not cut)."""
-        trials = study.get_trials(deepcopy=False)
-        done = self.index.update(trials).counted()
+        front = self.front.update(study.get_trials(deepcopy=False))
+        done = self.front.index.counted()
         elapsed = time.monotonic() - self.started
         ran = max(done - self.done_at_start, 1)
         eta = elapsed / ran * max(self.target - done, 0)
-        front = self.front.update(trials)
         best = max(t.values[_PNL] for t in front) if front else None
         head = (f"[{done}/{self.target}] {duration(elapsed)} elapsed, ETA {duration(eta)}, front {len(front)}, "
                 f"best feasible pnl_mean " + ("-" if best is None else f"{best:,.2f}") + f" | #{trial.number} ")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -134,13 +134,10 @@ class _PerTrialSeeded:
     _worker: int
     _index: tuple[int, int] = (-1, -1)  #: (trial number, its logical index)
 
-    @property
+    @cached_property
     def _trial_index(self) -> TrialIndex:
         """The study's trials as the logical index needs them, read incrementally."""
-        index = self.__dict__.get("_trial_index_cache")
-        if index is None:
-            index = self.__dict__["_trial_index_cache"] = TrialIndex()
-        return index
+        return TrialIndex()
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._index = (trial.number, _reseed(self, study, trial))
