@@ -3,17 +3,19 @@ directory, open the studies they write, and inspect trial directories."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import optuna
 
 from tuner.record import counted_trials
 from tuner.config.paths import REPO_ROOT, bin_dir
+from tuner.simulator import documents
 
 #: Small Monte Carlo settings that keep each trial well under a second.
 FAST = ["--mc-runs", "20", "--mc-ticks", "150"]
@@ -62,3 +64,13 @@ def digest(path: Path) -> str:
 
 def real_bin() -> Path:
     return REPO_ROOT / "target" / "release" if not os.environ.get("TUNER_BIN_DIR") else bin_dir()
+
+
+def rewrite_document(path: Path, edit: Callable[[bytes], bytes]) -> Path:
+    """Edits a simulator document in place, plain or compressed (``path`` names the plain
+    form: ``mc/mc_summary.json`` finds ``mc/mc_summary.json.gz`` in a compact trial), as
+    someone editing the evidence would. Returns the file changed."""
+    found = documents.locate(path)
+    data = edit(documents.read_bytes(found))
+    found.write_bytes(gzip.compress(data, mtime=0) if found.name.endswith(documents.GZ) else data)
+    return found

@@ -4,8 +4,10 @@ binary unless ``TUNER_FAULT`` says otherwise:
 
 ``TUNER_FAULT=<target>:<n>:<action>`` acts on the n-th call (1-based, counted in
 ``TUNER_FAULT_DIR``) whose target matches: ``monte_carlo`` (a Monte Carlo run;
-``--show-config`` calls are ``show-config``), or a ``sim_eval`` subcommand (``suite``,
-``verify-evidence-tree``, ``write-evidence-pack``, ...).
+``--show-config`` calls are ``show-config``), or a ``sim_eval`` subcommand (``trial``:
+a search trial, which is one process; ``suite``, ``verify-evidence-tree``,
+``write-evidence-pack``, ...: the promoter's confirmation, reproduction and the study's
+own outputs).
 Actions:
 
 - ``kill_parent``: SIGKILL the calling study process before running (a crash of the
@@ -23,7 +25,9 @@ Actions:
 - ``readonly``: make ``TUNER_FAULT_RO_DIR`` read-only (``chattr -R +i`` as root, who
   ignores permissions; ``chmod -R a-w`` otherwise), then run the real binary;
 - ``tamper``: flip one byte of ``<DIR>/mc_summary.json`` (DIR: the command's last
-  argument), then run the real binary (evidence altered between writing and verifying).
+  argument), then run the real binary (evidence altered between writing and verifying);
+  for ``trial``, run the real binary, then flip a byte of ``mc/mc_summary.json.gz`` in
+  its output directory (evidence altered after the trial verified it).
 
 ``sim_eval suite --check`` calls (the study's preflight) count as ``suite-check``.
 """
@@ -87,6 +91,18 @@ if fault:
                 subprocess.check_call(["chattr", "-R", "+i", ro])
             else:
                 subprocess.check_call(["chmod", "-R", "a-w", ro])
+        if hit and action == "tamper" and target == "trial":
+            # After the trial verified its own evidence and printed its document: the
+            # file no longer matches the digests the document (and so the storage) holds.
+            import subprocess
+            done = subprocess.run([REAL] + args, stdout=subprocess.PIPE)
+            out = args[args.index("--output-dir") + 1]
+            path = os.path.join(out, "mc", "mc_summary.json.gz")
+            data = bytearray(open(path, "rb").read())
+            data[len(data) // 2] ^= 0x01
+            open(path, "wb").write(bytes(data))
+            sys.stdout.buffer.write(done.stdout)
+            sys.exit(done.returncode)
         if hit and action == "tamper":
             path = os.path.join(args[-1], "mc_summary.json")
             data = bytearray(open(path, "rb").read())

@@ -3,11 +3,13 @@
 The golden files come from a 12-trial study (``--population 6 --mc-runs 20 --mc-ticks 150``,
 seed 42, ``--no-promote``), first run on commit 44979d7 and regenerated when NSGA-II's
 first generation became a Sobol design (issue 18) and when the search's Monte Carlo
-moved to the study seed's ``search-mc`` stream (issue 15): in a scratch directory,
+moved to the study seed's ``search-mc`` stream (issue 15), and when a trial became one
+``sim_eval trial`` process with compact evidence (issue 19: the commands and evidence
+attributes changed, every candidate, value and summary stayed): in a scratch directory,
 ``python -m tuner.study --study golden --trials 12 --population 6 --mc-runs 20
 --mc-ticks 150 --no-promote -q``, then copy ``studies/golden/trials.jsonl`` (with the
 checkout's path replaced by ``/tmp/base``), ``pareto.csv`` and
-``trials/trial_0007_*/mc/mc_summary.json`` here. Only what depends on the wall clock or the machine is normalized away: trial
+``trials/trial_0007_*/mc/mc_summary.json(.gz)`` (decompressed) here. Only what depends on the wall clock or the machine is normalized away: trial
 times and durations, the worker's host and pid, and the absolute part of paths (the
 study directory, the binaries). A change
 that alters candidates, values, attribute names or file layout fails here; an intended
@@ -24,6 +26,7 @@ from typing import Any
 
 from e2e import run_cli
 from tuner.config.paths import REPO_ROOT
+from tuner.simulator import documents
 from tuner.simulator.build import ensure_binaries
 
 GOLDEN = REPO_ROOT / "tests" / "golden" / "study"
@@ -70,5 +73,5 @@ def test_a_small_study_writes_the_golden_trials_pareto_and_summary(tmp_path: Pat
         assert g == w, f"trial {w['number']} differs"
     assert (out / "pareto.csv").read_bytes() == (GOLDEN / "pareto.csv").read_bytes()
     trial7 = next((out / "trials").glob("trial_0007_*"))
-    assert (trial7 / "mc" / "mc_summary.json").read_bytes() == (GOLDEN / "trial_0007_mc_summary.json").read_bytes()
+    assert documents.read_bytes(trial7 / "mc" / "mc_summary.json") == (GOLDEN / "trial_0007_mc_summary.json").read_bytes()
     shutil.rmtree(out / "trials")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from e2e import FAST, counted, load, run_cli
+from tuner.simulator import documents
 from tuner.names import METRIC_NAMES
 from tuner.record import feasible_points, is_feasible
 from tuner.stats.hypervolume import trials_since_improvement
@@ -128,4 +129,4 @@ def test_the_rerun_command_of_show_trial_reproduces_the_trials_monte_carlo(study
     trial = load(study_dir, "insp").trials[2]
     mine = Path(trial.user_attrs["trial_dir"]) / "mc" / "mc_summary.json"
     again = next(tmp_path.glob("rerun_trial_0002_*/mc/mc_summary.json"))
-    assert again.read_bytes() == mine.read_bytes()
+    assert again.read_bytes() == documents.read_bytes(mine)

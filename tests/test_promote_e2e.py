@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e import load, run_cli
+from e2e import load, rewrite_document, run_cli
+from tuner.simulator import documents
 from tuner._io import sha256_file
 from tuner.names import KNOB_NAMES, candidate_id
 from tuner.promotion.provenance import RECORD_FILE
@@ -193,12 +194,15 @@ def test_reproduce_matches_then_detects_a_changed_byte(studied: Path) -> None:
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "reproduced" in ok.stdout
     assert "confirmation reproduced: 3 summaries" in ok.stdout, ok.stdout  # the confirmation replayed too
-    trial_summary = Path(json.loads(rec_path.read_text())["trial_dir"]) / "mc" / "mc_summary.json"
+    trial_summary = documents.locate(Path(json.loads(rec_path.read_text())["trial_dir"]) / "mc" / "mc_summary.json")
     original = trial_summary.read_bytes()
     try:
-        text = original.decode()
-        changed = text.replace('"kill_count": ', '"kill_count": 1', 1) if '"kill_count": 0' in text else text.replace("1", "2", 1)
-        trial_summary.write_text(changed)
+        def change(data: bytes) -> bytes:
+            text = data.decode()
+            return (text.replace('"kill_count": ', '"kill_count": 1', 1) if '"kill_count": 0' in text
+                    else text.replace("1", "2", 1)).encode()
+
+        rewrite_document(trial_summary, change)
         bad = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(studied / "repro2")], studied)
         assert bad.returncode == 1, bad.stdout + bad.stderr
         # The re-run matches the digest recorded at trial time: the trial file is to blame.
@@ -239,8 +243,7 @@ def test_a_tampered_trial_is_never_promoted_and_the_next_candidate_is_considered
     backup = studied / "backup_trial"
     shutil.copytree(tdir, backup, symlinks=True)
     try:
-        with open(tdir / "suite" / "research_v1" / "suite_summary.json", "a") as fh:
-            fh.write(" ")
+        rewrite_document(tdir / "suite" / "research_v1" / "suite_summary.json", lambda b: b + b" ")
         second = studied / "after_tamper"
         r = _promote(studied, second)
         assert r.returncode == 0, r.stderr
@@ -260,13 +263,10 @@ def test_a_pack_rewritten_to_match_tampering_is_caught_by_the_recorded_digest(st
     backup = studied / "backup_digest"
     shutil.copytree(tdir, backup, symlinks=True)
     try:
-        summary = tdir / "mc" / "mc_summary.json"
-        summary.write_text(summary.read_text().replace('"runs": 200', '"runs": 201', 1))
-        # A forger who rewrites every evidence pack so that verification passes...
+        rewrite_document(tdir / "mc" / "mc_summary.json", lambda b: b.replace(b'"runs": 200', b'"runs": 201', 1))
+        # A forger who rewrites the evidence pack so that verification passes...
         bin_dir = Path(__file__).resolve().parents[1] / "target" / "release"
-        shutil.rmtree(tdir / "mc" / "evidence_pack")
         shutil.rmtree(tdir / "evidence_pack")
-        subprocess.run([bin_dir / "sim_eval", "write-evidence-pack", tdir / "mc"], check=True, capture_output=True)
         subprocess.run([bin_dir / "sim_eval", "write-evidence-pack", tdir], check=True, capture_output=True)
         assert subprocess.run([bin_dir / "sim_eval", "verify-evidence-tree", tdir], capture_output=True).returncode == 0
         # ...is still caught: the database holds the digests taken at trial time.

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e import real_bin, run_cli
+from e2e import real_bin, rewrite_document, run_cli
+from tuner.simulator import documents
 
 from tuner._io import sha256_file
 from tuner.config.paths import DEFAULT_PROMOTED_DIR, REPO_ROOT
@@ -171,10 +172,10 @@ def test_reproduce_names_the_binary_that_differs(life: dict, tmp_path: Path) -> 
 def test_reproduce_says_a_trial_file_changed_after_the_trial(life: dict) -> None:
     rec_path = life["out"] / "aggressive" / RECORD_FILE
     rec = json.loads(rec_path.read_text())
-    target = Path(rec["trial_dir"]) / "mc" / "mc_summary.json"
+    target = documents.locate(Path(rec["trial_dir"]) / "mc" / "mc_summary.json")
     original = target.read_bytes()
     try:
-        target.write_bytes(original.replace(b"\n", b"\n ", 1))
+        rewrite_document(target, lambda b: b.replace(b"\n", b"\n ", 1))
         r = run_cli("tuner.reproduce", [str(rec_path), "--output-dir", str(life["cwd"] / "repro_changed")],
                     life["cwd"])
         assert r.returncode == 1, r.stdout + r.stderr

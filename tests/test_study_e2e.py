@@ -17,6 +17,7 @@ from faultbin import make_fault_bin
 from tuner.names import METRIC_NAMES
 from tuner.record import CONSTRAINT_KEY, is_feasible
 from tuner.config.paths import REPO_ROOT
+from tuner.simulator import documents
 from tuner.simulator.build import ensure_binaries
 from tuner.stats.streams import SEARCH_MC, search_seed
 
@@ -38,10 +39,21 @@ def test_smoke_study_completes_and_persists_every_trial(tmp_path: Path) -> None:
     for t in trials:
         tdir = Path(t.user_attrs["trial_dir"])
         assert tdir.name == f"trial_{t.number:04d}_{t.user_attrs['candidate_id']}"
-        for rel in ("candidate.env", "mc/mc_summary.json", "mc/mc_runs.jsonl", "mc/monte_carlo.yaml",
-                    "mc/evidence_pack/SHA256SUMS", "suite/research_v1/suite_summary.json",
-                    "suite/adversarial_regression_v1/suite_summary.json", "evidence_pack/SHA256SUMS"):
-            assert (tdir / rel).is_file(), rel
+        # The compact layout: one simulator process wrote eight files, every document
+        # compressed, one root pack over them.
+        files = sorted(str(p.relative_to(tdir)) for p in tdir.rglob("*") if p.is_file())
+        assert files == ["candidate.env", "evidence_pack/SHA256SUMS", "evidence_pack/manifest.json",
+                         "mc/mc_runs.jsonl.gz", "mc/mc_summary.json.gz",
+                         "suite/adversarial_regression_v1/suite_summary.json.gz",
+                         "suite/research_v1/suite_summary.json.gz", "suite/seeds.jsonl.gz"], files
+        assert [c["argv"][1] for c in t.user_attrs["run"]["commands"]] == ["trial"]
+        recorded = t.user_attrs["evidence"]
+        assert recorded["mc_summary_sha256"] == documents.digest(tdir / "mc" / "mc_summary.json")
+        assert recorded["mc_runs_sha256"] == documents.digest(tdir / "mc" / "mc_runs.jsonl")
+        assert recorded["layout"] == "compact"
+        sums = subprocess.run(["sha256sum", "-c", "--quiet", "evidence_pack/SHA256SUMS"], cwd=tdir,
+                              capture_output=True, text=True)
+        assert sums.returncode == 0, sums.stdout + sums.stderr
         check = subprocess.run([real_bin() / "sim_eval", "verify-evidence-tree", tdir], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         assert t.user_attrs["evidence_verified"] is True
@@ -73,8 +85,8 @@ def test_same_seed_gives_identical_parameters_and_values(tmp_path: Path) -> None
 def _mc_seeds(study: optuna.Study) -> set[int]:
     out: set[int] = set()
     for t in counted(study):
-        lines = (Path(t.user_attrs["trial_dir"]) / "mc" / "mc_runs.jsonl").read_text().splitlines()
-        out |= {json.loads(line)["seed"] for line in lines}
+        rows = documents.read_jsonl(Path(t.user_attrs["trial_dir"]) / "mc" / "mc_runs.jsonl")
+        out |= {row["seed"] for row in rows}
     return out
 
 
@@ -114,7 +126,7 @@ def _dump(path: Path) -> list[str]:
         con.close()
 
 
-@pytest.mark.parametrize("fault", ["monte_carlo:3:kill_parent", "suite:6:kill_parent"])
+@pytest.mark.parametrize("fault", ["trial:3:kill_parent", "trial:5:kill_parent_after"])
 def test_sigkill_in_a_trial_then_resume_gives_the_uninterrupted_trials(tmp_path: Path, fault: str) -> None:
     args = ["--trials", "7", "--population", "4", "--no-promote", *FAST]
     r = run_cli(STUDY, ["--study", "ref", *args], tmp_path)
@@ -175,19 +187,19 @@ def test_a_failing_suite_makes_an_infeasible_trial_absent_from_the_front(tmp_pat
 
 def test_a_crashing_binary_fails_the_trial_and_the_study_goes_on(tmp_path: Path) -> None:
     fbin = make_fault_bin(tmp_path / "fbin", real_bin())
-    env = {"TUNER_BIN_DIR": str(fbin), "TUNER_FAULT": "monte_carlo:2:crash", "TUNER_FAULT_DIR": str(tmp_path)}
+    env = {"TUNER_BIN_DIR": str(fbin), "TUNER_FAULT": "trial:2:crash", "TUNER_FAULT_DIR": str(tmp_path)}
     r = run_cli(STUDY, ["--study", "crash", "--trials", "4", "--no-promote", *FAST], tmp_path, env=env)
     assert r.returncode == 0, r.stderr
     trials = counted(load(tmp_path, "crash"))
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
     failure = trials[1].user_attrs["failure"]
-    assert "monte_carlo" in failure["command"] and "exit status 101" in failure["command"]
+    assert "sim_eval trial" in failure["command"] and "exit status 101" in failure["command"]
     assert "injected fault" in failure["stderr_tail"]
 
 
 def test_a_hanging_binary_is_ended_by_the_command_timeout(tmp_path: Path) -> None:
     fbin = make_fault_bin(tmp_path / "fbin", real_bin())
-    env = {"TUNER_BIN_DIR": str(fbin), "TUNER_FAULT": "suite:1:hang", "TUNER_FAULT_DIR": str(tmp_path)}
+    env = {"TUNER_BIN_DIR": str(fbin), "TUNER_FAULT": "trial:1:hang", "TUNER_FAULT_DIR": str(tmp_path)}
     r = run_cli(STUDY, ["--study", "hang", "--trials", "2", "--command-timeout", "3", "--no-promote", *FAST],
                 tmp_path, env=env, timeout=120)
     assert r.returncode == 0, r.stderr

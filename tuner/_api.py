@@ -34,6 +34,7 @@ from tuner.session.sampler import make_sampler, population_for, require_sampler
 from tuner.session.settings import DEFAULTS, SMOKE, StudySettings
 from tuner.session.storage import GRACE_PERIOD_S, failure_advice, storage_failure
 from tuner.simulator.build import ensure_binaries
+from tuner.simulator.client import EVIDENCE_MODES
 from tuner.views.frames import trials_frame as _trials_frame
 from tuner.views.outputs import write_study_outputs
 from tuner.views.report import promotion_report
@@ -166,6 +167,7 @@ def run_study(
     timeout: float | None = None,
     command_timeout: float = 600.0,
     mc_threads: int | None = None,
+    trial_evidence: str = "compact",
     workers: int = 1,
     worker_index: int | None = None,
     early_stop: int | None = None,
@@ -206,6 +208,8 @@ def run_study(
         if value is not None and not (math.isfinite(value) and value > 0):
             raise InputError(f"{flag} {value}: must be a positive number of seconds")
     require_sampler(sampler)
+    if trial_evidence not in EVIDENCE_MODES:
+        raise InputError(f"--trial-evidence {trial_evidence!r}: expected one of {', '.join(EVIDENCE_MODES)}")
     budget = load_budgets(budgets)
     if promote:
         _confirm_counts(None, None, None)  # a bad TUNER_CONFIRM_* default fails now, not after the trials
@@ -232,7 +236,8 @@ def run_study(
     lock.acquire()
     try:
         return _run_locked(ref, directory, marker, target, runs, ticks, seed, budget, budgets, space, sampler,
-                           population, smoke, timeout, command_timeout, mc_threads, workers, worker_index, early_stop,
+                           population, smoke, timeout, command_timeout, mc_threads, trial_evidence, workers,
+                           worker_index, early_stop,
                            promote, quiet, self_contained_plots, worker_argv, say)
     finally:
         lock.release()
@@ -241,7 +246,8 @@ def run_study(
 def _run_locked(
     ref: StudyRef, directory: Path, marker: dict[str, Any] | None, target: int, runs: int, ticks: int, seed: int,
     budget: Budgets, budgets: str | Path, space: SearchSpace, sampler: str, population: int | None, smoke: bool,
-    timeout: float | None, command_timeout: float, mc_threads: int | None, workers: int, worker_index: int | None,
+    timeout: float | None, command_timeout: float, mc_threads: int | None, trial_evidence: str, workers: int,
+    worker_index: int | None,
     early_stop: int | None, promote: bool, quiet: bool, self_contained_plots: bool | None,
     worker_argv: Sequence[str] | None, say: Callable[[str], None],
 ) -> StudyRun:
@@ -281,7 +287,8 @@ def _run_locked(
                           "(or by the next start)", file=sys.stderr)
             stop = "done"
         else:
-            options = RunOptions(command_timeout=command_timeout, mc_threads=mc_threads, timeout=timeout,
+            options = RunOptions(command_timeout=command_timeout, mc_threads=mc_threads, evidence=trial_evidence,
+                                 timeout=timeout,
                                  early_stop=early_stop, worker_index=worker_index, quiet=quiet)
             stop = run_trials(study, spec, study_dir=directory, space=space, target=target, settings=settings,
                               options=options)

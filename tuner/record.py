@@ -24,6 +24,7 @@ from tuner.simulator.summary import SummaryError, summary_number
 from tuner.stats.bounds import gate_bounds
 
 __all__ = [
+    "CONSTRAINTS_PREFIX",
     "CONSTRAINT_KEY",
     "LEGACY_CONSTRAINTS_KEY",
     "METRIC_DOCS",
@@ -88,12 +89,20 @@ class StudyAttr:
 class EvidenceKey:
     """Keys inside :attr:`Attr.EVIDENCE`."""
 
-    MC_SUMMARY = "mc_summary_sha256"
-    ROOT_SUMS = "root_sha256sums_sha256"
+    MC_SUMMARY = "mc_summary_sha256"  #: of ``mc/mc_summary.json`` (uncompressed, whichever way it is stored)
+    ROOT_SUMS = "root_sha256sums_sha256"  #: of ``evidence_pack/SHA256SUMS``
+    #: of ``mc/mc_runs.jsonl`` (uncompressed), kept even when the layout drops the file
+    MC_RUNS = "mc_runs_sha256"
+    #: the trial directory's layout (``sim_eval trial --evidence``: compact, full or summary);
+    #: absent for trials made by the separate commands (the full layout)
+    LAYOUT = "layout"
 
 
 #: Constraint name: failed scenario checks over both suites (feasible when 0).
 CONSTRAINT_KEY = "suite_failures"
+#: Optuna's prefix of a constraint's system attribute (``constraints:<key>``, what
+#: ``Trial.set_constraint`` writes).
+CONSTRAINTS_PREFIX = "constraints"
 #: System attribute of the older constraint format (a list), which optuna-dashboard 0.21 reads.
 LEGACY_CONSTRAINTS_KEY = "constraints"
 #: System attribute naming the trial a retry replaces (Optuna's retry convention).

@@ -19,6 +19,7 @@ from tuner._cli import ArgumentParser, add_study_arguments, positive_int
 from tuner.config.paths import DEFAULT_BUDGETS, DEFAULT_SEARCH_SPACE
 from tuner.session.sampler import SAMPLERS
 from tuner.session.settings import DEFAULTS
+from tuner.simulator.client import EVIDENCE_MODES
 
 __all__ = ["build_parser", "cli", "main"]
 
@@ -79,7 +80,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--command-timeout", metavar="S", type=float, default=600.0,
                    help="kill a simulator command that runs longer than S seconds; the trial fails (default 600)")
     p.add_argument("--mc-threads", metavar="K", type=positive_int("--mc-threads"),
-                   help="threads per monte_carlo run (default: every core)")
+                   help="threads per trial's simulator process (default: every core)")
+    p.add_argument("--trial-evidence", choices=EVIDENCE_MODES, default="compact",
+                   help="what each trial keeps on disk: compact (default: 8 files, per-run results compressed), "
+                   "full (a file per suite seed, a pack per directory) or summary (no per-run files; see README)")
     p.add_argument("--workers", metavar="K", type=positive_int("--workers"), default=1,
                    help="run K worker processes on this host against the same storage (PostgreSQL only; "
                    "several hosts: start this command on each)")
@@ -108,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             args.study, trials=args.trials, mc_runs=args.mc_runs, mc_ticks=args.mc_ticks, seed=args.seed,
             storage=args.storage, study_dir=args.study_dir, budgets=args.budgets, search_space=args.search_space,
             sampler=args.sampler, population=args.population, smoke=args.smoke, timeout=args.timeout,
-            command_timeout=args.command_timeout, mc_threads=args.mc_threads, workers=args.workers,
+            command_timeout=args.command_timeout, mc_threads=args.mc_threads, trial_evidence=args.trial_evidence,
+            workers=args.workers,
             worker_index=args.worker_index, early_stop=args.early_stop, promote=not args.no_promote,
             quiet=args.quiet, self_contained_plots=args.self_contained_plots,
             worker_argv=_cli.strip_flag(argv, "--workers"), create_dirs=args.create_dirs,

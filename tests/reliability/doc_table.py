@@ -44,7 +44,7 @@ _mark(f"{S}[term-writing-outputs]", 3)
 _mark(f"{P}[first-tier-env-written]", 4)
 _mark(f"{P}[second-tier-env-written]", 4)
 _mark("test_rel_promotion.py::test_concurrent_promoters_leave_complete_presets_and_replace_only_when_beaten", 5)
-_mark(f"{T}::test_evidence_altered_during_a_trial_fails_that_trial", 6)
+_mark(f"{T}::test_evidence_altered_after_the_trial_verified_it_is_never_promoted", 6)
 _mark(f"{D}::test_the_study_directory_turns_read_only_the_study_stops_cleanly_and_resumes", 7, 8)
 _mark(f"{D}::test_the_disk_fills_up_the_study_stops_cleanly_and_resumes_once_there_is_room[study-directory]", 7, 8)
 _mark(f"{D}::test_the_disk_fills_up_the_study_stops_cleanly_and_resumes_once_there_is_room"
@@ -106,9 +106,8 @@ for _c in procs.SIGNAL_CASES:
     _mark(f"{PR}::test_an_interrupted_promote_or_reproduce_stops_its_child_and_says_so[{_c[0]}]", 28)
 
 SIGNAL_WHAT = {
-    "term-in-monte-carlo": "SIGTERM while monte_carlo runs (trial 2)",
-    "int-in-adversarial-suite": "Ctrl-C (SIGINT) while the adversarial suite runs (trial 1)",
-    "term-in-verify": "SIGTERM while the trial's evidence tree is verified (trial 2)",
+    "term-in-trial": "SIGTERM while `sim_eval trial` runs (trial 2)",
+    "int-in-trial": "Ctrl-C (SIGINT) while `sim_eval trial` runs (trial 1)",
     "term-while-sampling": "SIGTERM right after the parameters of trial 1 are sampled",
     "int-between-user-attrs": "Ctrl-C between two user-attribute writes (trial 4)",
     "int-between-trials": "Ctrl-C after trial 2 is stored, before trial 3 exists",
@@ -149,7 +148,8 @@ def rows() -> list[tuple[str, str, str, str]]:
     for ident, how, what in kill.KILL_POINTS:
         src = f"`TUNER_FAULT_POINT={how['TUNER_FAULT_POINT']}`" if isinstance(how, dict) else f"`TUNER_FAULT={how}`"
         out.append(("SIGKILL (study)", f"{what} ({src})", RESUME, f"{K}[{ident}]"))
-    out.append(("SIGKILL (study)", "four SIGKILLs in a row (sampling, research suite, scored-not-told, trial pack), "
+    out.append(("SIGKILL (study)", "four SIGKILLs in a row (sampling, in a trial's simulator process, "
+                "scored-not-told, after a trial's simulator process), "
                 "each restart the same command", RESUME.replace("exit -9; ", "each leg exit -9, no completed trial lost; "),
                 "test_rel_kill_resume.py::test_killed_again_and_again_the_same_command_still_converges"))
     out.append(("SIGKILL (study)", "two restarts at once after a Ctrl-C (one pauses 3 s between reading the trials "
@@ -171,11 +171,8 @@ def rows() -> list[tuple[str, str, str, str]]:
                 "other budgets pausing 1.5 s between .env and record, the others pausing before their .env",
                 "every exit 0; a later promoter replaces a tier only when it beats the incumbent on the same seeds; every record whole and matching its .env; no temporary file left",
                 "test_rel_promotion.py::test_concurrent_promoters_leave_complete_presets_and_replace_only_when_beaten"))
-    out.append(("Disk full / read-only", "monte_carlo's own write hits ENOSPC (its output linked to /dev/full), trial 2",
-                "trial 2 FAIL with the command and `No space left on device`; the study goes on (5 COMPLETE); database "
-                "sound", f"{D}::test_the_binary_meets_a_full_disk_the_trial_fails_with_the_reason_and_the_study_goes_on"))
-    out.append(("Disk full / read-only", "study directory made immutable (`chattr -R +i`) as the research suite of "
-                "trial 1 starts", "exit 1, one error line (directory, `Operation not permitted`) and the resume "
+    out.append(("Disk full / read-only", "study directory made immutable (`chattr -R +i`) as the simulator process "
+                "of trial 1 starts", "exit 1, one error line (directory, `Operation not permitted`) and the resume "
                 "command; trial 1 FAIL flagged interrupted (not counted); after `chattr -i` the same command gives "
                 "the uninterrupted study",
                 f"{D}::test_the_study_directory_turns_read_only_the_study_stops_cleanly_and_resumes"))
@@ -185,7 +182,8 @@ def rows() -> list[tuple[str, str, str, str]]:
                     "exit 1, one error line (`No space left on device` / `database or disk is full`) and the resume "
                     "command; database sound, finished trials COMPLETE; the same command gives the uninterrupted study",
                     f"{D}::test_the_disk_fills_up_the_study_stops_cleanly_and_resumes_once_there_is_room[{ident}]"))
-    out.append(("Disk full / read-only", "study directory made immutable after the last trial, before the outputs",
+    out.append(("Disk full / read-only", "study directory made immutable after the last trial, as the study's root "
+                "pack is written",
                 "exit 1, one error line `cannot write the study outputs … every trial is stored`; no traceback",
                 f"{D}::test_the_outputs_cannot_be_written_the_error_says_the_trials_are_safe"))
     for ident, _fault, _trial in disk.HANGS:
@@ -202,10 +200,11 @@ def rows() -> list[tuple[str, str, str, str]]:
                     f"{T}::test_tampered_evidence_is_detected_and_never_promoted[{ident}]"))
     out.append(("Tampering", "winner's trial directory moved away", "promote refuses it without "
                 "--allow-unverified; never written", f"{T}::test_a_removed_trial_directory_is_not_promoted_without_allow_unverified"))
-    out.append(("Tampering", "mc_summary.json changed between monte_carlo and its verification during the trial "
-                "(`TUNER_FAULT=verify-evidence-tree:3:tamper`)", "that trial FAIL; its failure names `altered: "
-                "mc_summary.json`; not on the front; never promoted",
-                f"{T}::test_evidence_altered_during_a_trial_fails_that_trial"))
+    out.append(("Tampering", "a compact trial's `mc/mc_summary.json.gz` changed right after `sim_eval trial` verified "
+                "it and reported its digests (`TUNER_FAULT=trial:2:tamper`); the change inside that process, between "
+                "writing and verifying, fails the trial (crates/paraphina/tests/trial_cli.rs)",
+                "`verify-evidence-tree` exit 1 naming `altered: mc/mc_summary.json.gz`; promote never writes it",
+                f"{T}::test_evidence_altered_after_the_trial_verified_it_is_never_promoted"))
     out.append(("Ownership", "two studies run (2 trials each)", "each study directory holds `.tuner-study.json`: "
                 "the SQLite file's absolute URL (a server URL without password), the study name, Optuna's study id",
                 f"{O}::test_each_study_directory_holds_its_ownership_marker"))
@@ -281,7 +280,7 @@ def counts() -> dict[str, int]:
     by_cli: dict[str, int] = {}
     for c in bad.CASES:
         by_cli[c.cli] = by_cli.get(c.cli, 0) + 1
-    faults = (len(kill.KILL_POINTS) + 4 + 1 + len(sig.SIGNAL_POINTS) + 1 + len(prom.PROMOTE_KILLS) + 1 + 5
+    faults = (len(kill.KILL_POINTS) + 4 + 1 + len(sig.SIGNAL_POINTS) + 1 + len(prom.PROMOTE_KILLS) + 1 + 4
               + len(disk.HANGS) + 1)
     tampering = len(tamp.TAMPERS) + 1
     safety = len(SAFETY_NODES())
@@ -304,8 +303,8 @@ def counts_markdown() -> str:
     return (
         f"- **Faults injected: {c['faults injected']}** (SIGKILL at {len(kill.KILL_POINTS)} moments of a study, "
         f"4 in a row, 1 double restart; SIGTERM or Ctrl-C at {len(sig.SIGNAL_POINTS) + 1} moments; SIGKILL at "
-        f"{len(prom.PROMOTE_KILLS)} steps of a promotion; 1 race of 4 promoters; 5 full-disk or read-only "
-        f"directories; {len(disk.HANGS)} hanging binaries; 1 evidence file altered during a trial)\n"
+        f"{len(prom.PROMOTE_KILLS)} steps of a promotion; 1 race of 4 promoters; 4 full-disk or read-only "
+        f"directories; {len(disk.HANGS)} hanging binaries; 1 evidence file altered after a trial's verification)\n"
         f"- **Tampering cases: {c['tampering cases']}**\n"
         f"- **Bad-input cases: {c['bad-input cases']}** ({by_cli})\n"
         f"- **Mistakes and process conflicts: {c['mistakes and process conflicts']}** (ownership and unsafe "

@@ -31,22 +31,19 @@ KILL_POINTS = [
     ("sampling", {"TUNER_FAULT_POINT": "objective.sampled:3"}, "parameters of trial 2 sampled, nothing else stored"),
     ("trial-created", {"TUNER_FAULT_POINT": "worker.trial_created:2"},
      "trial 1 created by Optuna, its owner not yet recorded"),
-    ("in-monte-carlo", "monte_carlo:2:kill_parent", "while monte_carlo runs for trial 1"),
-    ("after-monte-carlo", "monte_carlo:4:kill_parent_after", "monte_carlo of trial 3 done, not yet verified"),
-    ("in-verify-mc", "verify-evidence-tree:5:kill_parent", "while the Monte Carlo pack of trial 2 is verified"),
-    ("in-research-suite", "suite:3:kill_parent", "while research_v1 runs for trial 1"),
-    ("in-adversarial-suite", "suite:6:kill_parent", "while adversarial_regression_v1 runs for trial 2"),
-    ("in-write-pack", "write-evidence-pack:4:kill_parent", "while the root pack of trial 3 is written"),
-    ("after-final-verify", "verify-evidence-tree:10:kill_parent_after",
-     "trial 4 verified, no metric stored yet"),
+    ("trial-dir-written", {"TUNER_FAULT_POINT": "objective.prepared:3"},
+     "trial 2: its directory and candidate.env written, its simulator process not started"),
+    ("in-trial", "trial:2:kill_parent", "while sim_eval trial (Monte Carlo, suites, evidence) runs for trial 1"),
+    ("after-trial", "trial:4:kill_parent_after",
+     "trial 3 simulated, its evidence written and verified, no metric stored yet"),
     ("between-user-attrs", {"TUNER_FAULT_POINT": "objective.attrs:4"},
-     "trial 3: metrics stored, overlay/suites/evidence/constraint not yet"),
+     "trial 3: its document read, none of its result's attributes (one transaction) stored yet"),
     ("scored-not-told", {"TUNER_FAULT_POINT": "objective.scored:5"},
      "trial 4: every attribute and the constraint stored, state still RUNNING"),
     ("between-trials", {"TUNER_FAULT_POINT": "worker.after_trial:2"}, "trial 1 stored COMPLETE, trial 2 not created"),
     ("writing-outputs", {"TUNER_FAULT_POINT": "reports.outputs:1"},
      "all trials done; trials.jsonl written, pareto.json/csv, plots, root pack not"),
-    ("in-study-root-pack", "write-evidence-pack:7:kill_parent", "while the study directory's root pack is written"),
+    ("in-study-root-pack", "write-evidence-pack:1:kill_parent", "while the study directory's root pack is written"),
 ]
 
 
@@ -91,9 +88,9 @@ def test_killed_again_and_again_the_same_command_still_converges(
     then left to finish."""
     legs = [
         {"TUNER_FAULT_POINT": "objective.sampled:2"},
-        "suite:2:kill_parent",
+        "trial:2:kill_parent",
         {"TUNER_FAULT_POINT": "objective.scored:1"},
-        "write-evidence-pack:2:kill_parent",
+        "trial:1:kill_parent_after",
     ]
     db = tmp_path / "studies" / f"{NAME}.db"
     seen: dict[int, tuple[str, tuple[float, ...]]] = {}

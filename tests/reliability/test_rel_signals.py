@@ -20,9 +20,8 @@ from reliab import assert_same_as_reference, check_consistent, fault_env, study
 NAME = "rel"
 
 SIGNAL_POINTS = [
-    ("term-in-monte-carlo", "monte_carlo:3:term_parent"),
-    ("int-in-adversarial-suite", "suite:4:int_parent"),
-    ("term-in-verify", "verify-evidence-tree:6:term_parent"),
+    ("term-in-trial", "trial:3:term_parent"),
+    ("int-in-trial", "trial:2:int_parent"),
     ("term-while-sampling", {"TUNER_FAULT_POINT": "objective.sampled:2:term"}),
     ("int-between-user-attrs", {"TUNER_FAULT_POINT": "objective.attrs:5:int"}),
     ("int-between-trials", {"TUNER_FAULT_POINT": "worker.after_trial:3:int"}),

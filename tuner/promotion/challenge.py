@@ -21,7 +21,6 @@ confirmation seeds of the confirmation step can be passed in place of the study'
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 from tuner.config.budgets import Tier
 from tuner.promotion.decision import Candidate, tier_failures
 from tuner.record import metrics_from_summary
-from tuner.simulator import client
+from tuner.simulator import client, documents
 from tuner.simulator.summary import SummaryError, read_summary
 
 __all__ = ["Challenge", "Rerun", "SeedStream", "compare", "per_run_pnl", "rerun_incumbent"]
@@ -81,10 +80,8 @@ class Challenge:
 def per_run_pnl(mc_dir: Path) -> dict[int, float]:
     """``seed -> final_pnl`` from a Monte Carlo directory's ``mc_runs.jsonl``."""
     out: dict[int, float] = {}
-    for line in (mc_dir / "mc_runs.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            out[int(row["seed"])] = float(row["final_pnl"])
+    for row in documents.read_jsonl(mc_dir / "mc_runs.jsonl"):
+        out[int(row["seed"])] = float(row["final_pnl"])
     return out
 
 

@@ -15,7 +15,6 @@ Each promotion writes its own record (``phaseA_<study>_<UTC>.record.json`` besid
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import shlex
 from pathlib import Path
@@ -31,6 +30,7 @@ from tuner.promotion.verify import Verification
 from tuner.record import Attr
 from tuner.session.settings import StudySettings
 from tuner.session.storage import StorageSpec
+from tuner.simulator import documents
 from tuner.simulator.identity import git_state
 from tuner.stats.bounds import z_one_sided
 from tuner.stats.streams import SEED_SPACE
@@ -109,7 +109,7 @@ def build_record(
     effective = None
     if tdir is not None:
         try:
-            effective = json.loads((tdir / "mc" / "mc_summary.json").read_text(encoding="utf-8"))["config"]
+            effective = documents.read_json(tdir / "mc" / "mc_summary.json")["config"]
         except (OSError, ValueError, KeyError):
             effective = None
     n = int(c.kill_n) if c.kill_n is not None and math.isfinite(float(c.kill_n)) else None

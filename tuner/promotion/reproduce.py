@@ -24,7 +24,7 @@ from tuner.errors import InputError
 from tuner.names import KNOB_NAMES, candidate_id
 from tuner.promotion.confirm import DEFAULT_SUITE_SEEDS, ConfirmSettings, judge, read_confirmation, simulate
 from tuner.record import EvidenceKey
-from tuner.simulator import client
+from tuner.simulator import client, documents
 from tuner.simulator.build import binary
 from tuner.simulator.envfile import read_env_file
 from tuner.simulator.identity import binary_digests
@@ -144,8 +144,8 @@ def changed_trial_files(tdir: Path, record: dict[str, Any]) -> list[str]:
     changed: list[str] = []
     for rel, key in (("mc/mc_summary.json", EvidenceKey.MC_SUMMARY), (ROOT_SUMS_PATH, EvidenceKey.ROOT_SUMS)):
         want = recorded.get(key)
-        path = tdir / rel
-        if want and (not path.is_file() or sha256_file(path) != want):
+        path = documents.locate(tdir / rel)
+        if want and (not path.is_file() or documents.digest(path) != want):
             changed.append(str(path))
     sums = tdir / ROOT_SUMS_PATH
     if sums.is_file():
@@ -193,7 +193,7 @@ def reproduce(record_path: Path, output_dir: Path | None = None) -> Reproduction
     new_path = mc / "mc_summary.json"
     want = (record.get("evidence_digests") or {}).get(EvidenceKey.MC_SUMMARY)
     got = sha256_file(new_path)
-    old_path = tdir / "mc" / "mc_summary.json" if tdir is not None else None
+    old_path = documents.locate(tdir / "mc" / "mc_summary.json") if tdir is not None else None
     if want and got == want:
         if changed:
             return Reproduction(
@@ -204,12 +204,13 @@ def reproduce(record_path: Path, output_dir: Path | None = None) -> Reproduction
         return Reproduction(True, f"reproduced: {new_path} has the digest recorded at trial time ({want}){where}", out)
     if old_path is not None and old_path.is_file() and str(old_path) not in changed:
         try:
-            old = json.loads(old_path.read_text(encoding="utf-8"))
+            old_bytes = documents.read_bytes(old_path)
+            old = json.loads(old_bytes)
         except (OSError, ValueError) as exc:
             return Reproduction(False, f"{old_path}: unreadable ({exc})", out, compared=False)
         new = json.loads(new_path.read_text(encoding="utf-8"))
         diffs = diff_json(old, new)
-        if not want and old_path.read_bytes() == new_path.read_bytes() and not diffs:
+        if not want and old_bytes == new_path.read_bytes() and not diffs:
             return Reproduction(True, f"reproduced: {new_path} is identical to {old_path} (the record holds no digest)", out)
         return Reproduction(
             False, f"NOT reproduced: {new_path} differs from {old_path} in {len(diffs) or 'the bytes of'} field(s):",

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from optuna.trial import FrozenTrial
 
-from tuner._io import sha256_file
 from tuner.record import Attr, EvidenceKey
-from tuner.simulator import client
+from tuner.simulator import client, documents
 
 __all__ = ["Verification", "trial_directory", "verify_trial"]
 
@@ -53,9 +52,11 @@ def verify_trial(t: FrozenTrial, study_dir: Path | None) -> Verification:
     for rel, key in (("mc/mc_summary.json", EvidenceKey.MC_SUMMARY), ("evidence_pack/SHA256SUMS", EvidenceKey.ROOT_SUMS)):
         want = recorded.get(key)
         try:
-            got = sha256_file(tdir / rel)
+            got = documents.digest(tdir / rel)
         except OSError as exc:
             return Verification(False, True, f"{tdir / rel}: unreadable ({exc.strerror})")
+        except ValueError as exc:
+            return Verification(False, True, f"unreadable: {exc}")
         if want != got:
             return Verification(False, True, f"{tdir / rel}: digest {got[:12]}… differs from the one recorded at trial time ({str(want)[:12]}…)")
     return Verification(True, True, f"{tdir}: verified")

@@ -2,9 +2,9 @@
 
 For each trial: parameters from the search space → the ``PARAPHINA_*`` overlay and its
 ``candidate_id`` → ``<study dir>/trials/trial_<NNNN>_<candidate_id>/candidate.env`` →
-``monte_carlo`` → ``sim_eval verify-evidence-tree`` on its output → both suites →
-a root evidence pack over the trial directory → ``sim_eval verify-evidence-tree`` on
-the whole trial → metrics, confidence bounds, constraints, user attributes.
+one ``sim_eval trial`` process (the Monte Carlo batch, both suites, a root evidence pack
+over the trial directory and its verification; one JSON document back) → metrics,
+confidence bounds, constraints and user attributes, written in one storage transaction.
 
 Two kinds of failure are kept apart. An *integrity* failure (a binary that crashes or
 times out, evidence that does not verify, unreadable output) raises
@@ -29,12 +29,12 @@ from typing import Any
 import optuna
 
 from tuner._faults import checkpoint
-from tuner._io import sha256_file
 from tuner.config.paths import suites
 from tuner.config.search_space import SearchSpace
 from tuner.names import candidate_id, trial_dir_name
 from tuner.record import (
     CONSTRAINT_KEY,
+    CONSTRAINTS_PREFIX,
     LEGACY_CONSTRAINTS_KEY,
     Attr,
     EvidenceKey,
@@ -43,12 +43,13 @@ from tuner.record import (
 )
 from tuner.search import reuse
 from tuner.session.recovery import worker_id
+from tuner.session.storage import write_trial_attrs
 from tuner.simulator import client
 from tuner.simulator._process import CommandResult
 from tuner.simulator.envfile import env_file_text
 from tuner.simulator.identity import provenance
-from tuner.simulator.outputs import SuiteVerdict, read_suite_verdict
-from tuner.simulator.summary import SummaryError, read_summary
+from tuner.simulator.outputs import SuiteVerdict
+from tuner.simulator.summary import SummaryError
 from tuner.stats.streams import SEARCH_MC, search_seed
 
 __all__ = ["IntegrityError", "Objective", "ObjectiveSettings", "StudyDirError"]
@@ -75,6 +76,8 @@ class ObjectiveSettings:
     alpha: float
     command_timeout: float
     mc_threads: int | None = None
+    #: how much of each trial's evidence goes to disk (``sim_eval trial --evidence``)
+    evidence: str = "compact"
 
     @property
     def mc_seed(self) -> int:
@@ -114,11 +117,10 @@ class Objective:
             return reuse.take_stored_result(trial, cid, stored)
         tdir = self.s.study_dir / "trials" / trial_dir_name(trial.number, cid)
         rel = _relative(tdir)
-        trial.set_user_attr(Attr.CANDIDATE_ID, cid)
-        trial.set_user_attr(Attr.TRIAL_DIR, str(tdir))
-        # Commit, dirty state and binary digests as they are when this evidence is made
-        # (hashed once per process, not per trial).
-        trial.set_user_attr(Attr.PROVENANCE, provenance())
+        # Before anything runs, so a trial that dies names its directory. Commit, dirty
+        # state and binary digests as they are when this evidence is made (hashed once
+        # per process, not per trial).
+        write_trial_attrs(trial, {Attr.CANDIDATE_ID: cid, Attr.TRIAL_DIR: str(tdir), Attr.PROVENANCE: provenance()})
 
         commands: list[dict[str, Any]] = []
 
@@ -155,67 +157,59 @@ class Objective:
             trial.set_user_attr(Attr.FAILURE, {"reason": f"cannot write in the study directory: {exc.strerror}",
                                             "path": str(tdir)})
             raise StudyDirError(f"{rel}: {exc.strerror}") from exc
+        checkpoint("objective.prepared")
 
-        mc_dir = tdir / "mc"
-        run(client.monte_carlo_argv(runs=self.s.mc_runs, ticks=self.s.mc_ticks, seed=self.s.mc_seed,
-                                    output_dir=mc_dir, threads=self.s.mc_threads))
-        run(client.verify_tree_argv(mc_dir))
-
-        verdicts: dict[str, SuiteVerdict] = {}
-        for name, path in suites().items():
-            out = tdir / "suite" / name
-            # Exit 1 = an invariant failed: a verdict on the candidate, not an integrity failure.
-            run(client.suite_argv(path, out), ok_codes=(0, 1))
-            try:
-                verdicts[name] = read_suite_verdict(out)
-            except ValueError as exc:
-                trial.set_user_attr(Attr.FAILURE, {"reason": str(exc)})
-                raise IntegrityError(str(exc)) from exc
-
-        run(client.write_pack_argv(tdir))
-        run(client.verify_tree_argv(tdir))
-
+        names = suites()
+        result = run(client.trial_argv(runs=self.s.mc_runs, ticks=self.s.mc_ticks, seed=self.s.mc_seed,
+                                       suites=names, output_dir=tdir, evidence=self.s.evidence,
+                                       threads=self.s.mc_threads))
         try:
-            summary = read_summary(mc_dir / "mc_summary.json")
-            metrics = metrics_from_summary(summary, self.s.alpha)
-        except SummaryError as exc:
+            doc = client.trial_document(result, list(names))
+            metrics = metrics_from_summary(doc["mc"]["summary"], self.s.alpha)
+        except (ValueError, SummaryError) as exc:
             trial.set_user_attr(Attr.FAILURE, {"reason": str(exc)})
             raise IntegrityError(str(exc)) from exc
 
+        verdicts = {name: SuiteVerdict(suite_id=str(part["suite_id"]), passed=part["passed"],
+                                       failed_checks=part["failed_checks"], failures=[str(f) for f in part["failures"]])
+                    for name, part in ((n, doc["suites"][n]) for n in names)}
         failed_checks = sum(v.failed_checks for v in verdicts.values())
-        suites_passed = all(v.passed for v in verdicts.values())
-        trial.set_user_attr(Attr.PNL_LCB, metrics["pnl_lcb"])
-        trial.set_user_attr(Attr.KILL_COUNT, metrics["kill_k"])
-        trial.set_user_attr(Attr.SUITES_PASSED, suites_passed)
-        trial.set_user_attr(Attr.EVIDENCE_VERIFIED, True)
-        trial.set_user_attr(Attr.METRICS, metrics)
         checkpoint("objective.attrs")
-        trial.set_user_attr(Attr.OVERLAY, overlay)
-        trial.set_user_attr(Attr.SUITES, {k: v.as_attr() for k, v in verdicts.items()})
-        trial.set_user_attr(
-            Attr.EVIDENCE,
+        # Every attribute and the constraint in one storage transaction: the summary in the
+        # storage, the detail on disk (the trial directory's documents).
+        write_trial_attrs(
+            trial,
             {
-                EvidenceKey.MC_SUMMARY: sha256_file(mc_dir / "mc_summary.json"),
-                EvidenceKey.ROOT_SUMS: sha256_file(tdir / "evidence_pack" / "SHA256SUMS"),
+                Attr.PNL_LCB: metrics["pnl_lcb"],
+                Attr.KILL_COUNT: metrics["kill_k"],
+                Attr.SUITES_PASSED: all(v.passed for v in verdicts.values()),
+                Attr.EVIDENCE_VERIFIED: True,
+                Attr.METRICS: metrics,
+                Attr.OVERLAY: overlay,
+                Attr.SUITES: {k: v.as_attr() for k, v in verdicts.items()},
+                Attr.EVIDENCE: {
+                    EvidenceKey.MC_SUMMARY: doc["mc"]["summary_sha256"],
+                    EvidenceKey.ROOT_SUMS: doc["pack"]["sha256sums_sha256"],
+                    EvidenceKey.MC_RUNS: doc["mc"]["runs_sha256"],
+                    EvidenceKey.LAYOUT: self.s.evidence,
+                },
+                Attr.RUN: {
+                    "mc_runs": self.s.mc_runs,
+                    "mc_ticks": self.s.mc_ticks,
+                    "seed": self.s.mc_seed,
+                    "study_seed": self.s.seed,
+                    "seeds": {"stream": SEARCH_MC, "first": self.s.mc_seed, "count": self.s.mc_runs,
+                              "rule": "run i uses seed + i, wrapping at 2^64"},
+                    "commands": commands,
+                    "seconds": round(time.monotonic() - started, 4),
+                    "binary_seconds": round(sum(c["seconds"] for c in commands), 4),
+                    "evidence": {"files": doc["pack"]["files"], "bytes": doc["pack"]["bytes"]},
+                },
             },
+            # optuna-dashboard 0.21 reads only the older list format; keep both in step.
+            {f"{CONSTRAINTS_PREFIX}:{CONSTRAINT_KEY}": float(failed_checks),
+             LEGACY_CONSTRAINTS_KEY: [float(failed_checks)]},
         )
-        trial.set_user_attr(
-            Attr.RUN,
-            {
-                "mc_runs": self.s.mc_runs,
-                "mc_ticks": self.s.mc_ticks,
-                "seed": self.s.mc_seed,
-                "study_seed": self.s.seed,
-                "seeds": {"stream": SEARCH_MC, "first": self.s.mc_seed, "count": self.s.mc_runs,
-                          "rule": "run i uses seed + i, wrapping at 2^64"},
-                "commands": commands,
-                "seconds": round(time.monotonic() - started, 4),
-                "binary_seconds": round(sum(c["seconds"] for c in commands), 4),
-            },
-        )
-        trial.set_constraint(CONSTRAINT_KEY, float(failed_checks))
-        # optuna-dashboard 0.21 reads only the older list format; keep both in step.
-        trial.storage.set_trial_system_attr(trial._trial_id, LEGACY_CONSTRAINTS_KEY, [float(failed_checks)])
         checkpoint("objective.scored")
         return objective_values(metrics)
 

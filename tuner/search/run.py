@@ -33,6 +33,8 @@ class RunOptions:
 
     command_timeout: float = 600.0
     mc_threads: int | None = None
+    #: what each trial keeps on disk (``sim_eval trial --evidence``)
+    evidence: str = "compact"
     timeout: float | None = None
     early_stop: int | None = None
     worker_index: int | None = None
@@ -90,7 +92,7 @@ def run_trials(
             ObjectiveSettings(
                 study_name=name, study_dir=study_dir, mc_runs=settings.mc_runs, mc_ticks=settings.mc_ticks,
                 seed=settings.seed, alpha=settings.alpha, command_timeout=options.command_timeout,
-                mc_threads=options.mc_threads,
+                mc_threads=options.mc_threads, evidence=options.evidence,
             ),
             space,
         )

@@ -19,7 +19,7 @@ import os
 import sqlite3
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ __all__ = [
     "redact",
     "sqlite_directory",
     "storage_failure",
+    "write_trial_attrs",
 ]
 
 #: Seconds between heartbeats of a running trial, and the silence after which another
@@ -326,3 +327,36 @@ def storage_failure(exc: BaseException) -> str | None:
             return " ".join(str(seen.orig).split())[:200]
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def write_trial_attrs(trial: optuna.Trial, user: Mapping[str, Any], system: Mapping[str, Any] | None = None) -> None:
+    """Stores a running trial's user and system attributes in one storage transaction
+    on an RDB storage (SQLite, PostgreSQL): one commit, one round trip of writes, instead
+    of one transaction per key (Optuna's ``set_user_attr``). Other storages get one call
+    per key. The trial's in-process copy is updated as ``set_user_attr`` would.
+
+    Uses Optuna's own per-key statement (``RDBStorage._set_trial_attr_without_commit``,
+    the upsert ``set_trial_user_attr`` runs) inside one of Optuna's scoped sessions, so
+    the rows are exactly those the public calls write; tests/test_storage.py checks that
+    on the installed Optuna, so an Optuna that changes these internals fails there."""
+    system = dict(system or {})
+    storage = trial.storage
+    backend = getattr(storage, "_backend", storage)
+    tid = trial._trial_id
+    if isinstance(backend, optuna.storages.RDBStorage):
+        from optuna.storages._rdb import models  # noqa: PLC0415
+        from optuna.storages._rdb.storage import _create_scoped_session  # noqa: PLC0415
+
+        with _create_scoped_session(backend.scoped_session) as session:
+            for key, value in user.items():
+                backend._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, tid, key, value)
+            for key, value in system.items():
+                backend._set_trial_attr_without_commit(session, models.TrialSystemAttributeModel, tid, key, value)
+    else:
+        for key, value in user.items():
+            storage.set_trial_user_attr(tid, key, value)
+        for key, value in system.items():
+            storage.set_trial_system_attr(tid, key, value)
+    cached = trial._cached_frozen_trial
+    cached.user_attrs.update(user)
+    cached.system_attrs.update(system)

@@ -21,6 +21,7 @@ from tuner.simulator._process import CommandResult, run_command
 from tuner.simulator.build import binary
 
 __all__ = [
+    "EVIDENCE_MODES",
     "Check",
     "binary_said",
     "check_suite",
@@ -28,6 +29,8 @@ __all__ = [
     "run",
     "show_config",
     "suite_argv",
+    "trial_argv",
+    "trial_document",
     "verify_pack",
     "verify_tree",
     "verify_tree_argv",
@@ -63,6 +66,54 @@ def _run_settings(runs: int | None, ticks: int | None, seed: int | None, threads
         if value is not None:
             out += [flag, str(value)]
     return out
+
+
+#: How much of a trial's evidence ``sim_eval trial`` keeps (see its ``--help``).
+EVIDENCE_MODES = ("compact", "full", "summary")
+
+
+def trial_argv(
+    *, runs: int, ticks: int, seed: int, suites: Mapping[str, PathLike], output_dir: PathLike,
+    evidence: str = "compact", threads: int | None = None,
+) -> list[str | Path]:
+    """``sim_eval trial --runs R --ticks T --seed S --suite NAME=FILE... --evidence E
+    --output-dir DIR [--threads K]``: one search trial in one process."""
+    argv: list[str | Path] = [binary("sim_eval"), "trial", "--runs", str(runs), "--ticks", str(ticks),
+                              "--seed", str(seed)]
+    for name, path in suites.items():
+        argv += ["--suite", f"{name}={Path(path)}"]
+    argv += ["--evidence", evidence, "--output-dir", Path(output_dir)]
+    if threads:
+        argv += ["--threads", str(threads)]
+    return argv
+
+
+def trial_document(result: CommandResult, suites: Sequence[str]) -> dict[str, Any]:
+    """The JSON document ``sim_eval trial`` printed, checked for what the objective reads.
+    Raises ``ValueError`` (an integrity failure for the caller) when it is not there."""
+    try:
+        doc = json.loads(result.stdout)
+    except ValueError as exc:
+        raise ValueError(f"sim_eval trial printed no JSON document ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
+        raise ValueError("sim_eval trial printed a document of an unknown schema")
+    try:
+        if not isinstance(doc["mc"]["summary"], dict) or doc["pack"]["verified"] is not True:
+            raise ValueError("sim_eval trial's document does not say its evidence verified")
+        for key in ("summary_sha256", "runs_sha256"):
+            str(doc["mc"][key])
+        str(doc["pack"]["sha256sums_sha256"])
+        missing = [name for name in suites if name not in doc["suites"]]
+        if missing:
+            raise ValueError(f"sim_eval trial's document lacks the suite(s) {', '.join(missing)}")
+        for name in suites:
+            part = doc["suites"][name]
+            if not isinstance(part["passed"], bool) or not isinstance(part["failed_checks"], int) or \
+                    part["passed"] != (part["failed_checks"] == 0) or not isinstance(part["failures"], list):
+                raise ValueError(f"sim_eval trial's document: inconsistent verdict of suite {name}")
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"sim_eval trial's document lacks {exc}") from None
+    return doc
 
 
 def suite_argv(suite: PathLike, output_dir: PathLike) -> list[str | Path]:

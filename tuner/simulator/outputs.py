@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuner.simulator import documents
+
 __all__ = ["SuiteVerdict", "read_suite_verdict"]
 
 SUMMARY_FILE = "suite_summary.json"
@@ -29,7 +31,7 @@ def read_suite_verdict(out_dir: Path) -> SuiteVerdict:
     missing or malformed."""
     path = out_dir / SUMMARY_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(documents.read_bytes(path))
     except FileNotFoundError:
         raise ValueError(f"{path}: missing suite summary") from None
     except (OSError, ValueError) as exc:

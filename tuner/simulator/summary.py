@@ -1,4 +1,5 @@
-"""Reading ``mc_summary.json`` (written by ``monte_carlo``): the file, and its fields by
+"""Reading ``mc_summary.json`` (written by ``monte_carlo``, or compressed as
+``mc_summary.json.gz`` by ``sim_eval trial``): the file, and its fields by
 dotted path, with every problem as a :class:`SummaryError` (an integrity failure)."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tuner.simulator import documents
+
 __all__ = ["SummaryError", "read_summary", "summary_field", "summary_number"]
 
 
@@ -18,8 +21,7 @@ class SummaryError(Exception):
 
 def read_summary(path: Path) -> dict[str, Any]:
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = json.loads(documents.read_bytes(path))
     except FileNotFoundError as exc:
         raise SummaryError(f"{path}: missing") from exc
     except (OSError, ValueError) as exc:

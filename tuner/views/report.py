@@ -11,21 +11,22 @@ with the record, all tiers or none.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from tuner.simulator import documents
+
 __all__ = ["promotion_report"]
 
 
 def _runs(mc_dir: Path | None) -> list[dict[str, Any]]:
-    if mc_dir is None or not (mc_dir / "mc_runs.jsonl").is_file():
+    if mc_dir is None or not documents.exists(mc_dir / "mc_runs.jsonl"):
         return []
-    return [json.loads(line) for line in (mc_dir / "mc_runs.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows: list[dict[str, Any]] = documents.read_jsonl(mc_dir / "mc_runs.jsonl")
+    return rows
 
 
 def _fmt(v: Any) -> str:

@@ -39,3 +39,4 @@ pub mod stats;
 pub mod strategy;
 pub mod stress;
 pub mod suite;
+pub mod trial;

@@ -22,6 +22,12 @@ use crate::stats::{self, Z_95_TWO_SIDED};
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 /// Confidence level of the tail-risk section.
 pub const TAIL_ALPHA: f64 = 0.95;
+/// Per-run results, one JSON object per line.
+pub const RUNS_FILE: &str = "mc_runs.jsonl";
+/// The batch's summary.
+pub const SUMMARY_FILE: &str = "mc_summary.json";
+/// How the outputs were produced.
+pub const INVOCATION_FILE: &str = "monte_carlo.yaml";
 
 /// Seed of run `i` of a batch seeded with `seed`.
 pub fn run_seed(seed: u64, i: u64) -> u64 {
@@ -228,19 +234,25 @@ pub fn prepare_output_dir(dir: &Path) -> io::Result<()> {
     fs::remove_file(&probe)
 }
 
-/// Writes the whole output directory and its evidence pack. `command` is the canonical
-/// invocation (only what determines results: no output directory, no thread count), so
-/// the data files are identical wherever and however they were produced; the exact
-/// command line goes to the manifest with the time.
-pub fn write_outputs(
-    dir: &Path,
+/// The documents of a Monte Carlo batch, before they are written: `mc_runs.jsonl`,
+/// `mc_summary.json` and `monte_carlo.yaml`, as the bytes every layout writes (`sim_eval
+/// trial` compresses them, `monte_carlo` does not; the decompressed bytes are equal).
+pub struct Documents {
+    pub summary: Summary,
+    pub runs_jsonl: String,
+    pub summary_json: String,
+    pub invocation_yaml: String,
+}
+
+/// Builds the batch's documents. `command` is the canonical invocation (only what
+/// determines results: no output directory, no thread count).
+pub fn documents(
     command: &[String],
-    exact_command: &str,
     cfg: &SimConfig,
     overlay: &Overlay,
     seed: u64,
     results: &[RunResult],
-) -> io::Result<Summary> {
+) -> io::Result<Documents> {
     let summary = summarize(cfg, overlay, seed, results);
     let runs = results.len() as u64;
     let invocation = Invocation {
@@ -255,11 +267,34 @@ pub fn write_outputs(
         overlay: overlay.raw().clone(),
         effective: cfg.clone(),
     };
-    let yaml = serde_saphyr::to_string(&invocation)
+    let invocation_yaml = serde_saphyr::to_string(&invocation)
         .map_err(|e| io::Error::other(format!("monte_carlo.yaml: {e}")))?;
-    evidence::write_atomic(&dir.join("mc_runs.jsonl"), to_jsonl(results).as_bytes())?;
-    evidence::write_atomic(&dir.join("mc_summary.json"), to_json_pretty(&summary).as_bytes())?;
-    evidence::write_atomic(&dir.join("monte_carlo.yaml"), yaml.as_bytes())?;
+    Ok(Documents {
+        runs_jsonl: to_jsonl(results),
+        summary_json: to_json_pretty(&summary),
+        invocation_yaml,
+        summary,
+    })
+}
+
+/// Writes the whole output directory and its evidence pack. `command` is the canonical
+/// invocation (only what determines results: no output directory, no thread count), so
+/// the data files are identical wherever and however they were produced; the exact
+/// command line goes to the manifest with the time.
+pub fn write_outputs(
+    dir: &Path,
+    command: &[String],
+    exact_command: &str,
+    cfg: &SimConfig,
+    overlay: &Overlay,
+    seed: u64,
+    results: &[RunResult],
+) -> io::Result<Summary> {
+    let docs = documents(command, cfg, overlay, seed, results)?;
+    evidence::write_atomic(&dir.join(RUNS_FILE), docs.runs_jsonl.as_bytes())?;
+    evidence::write_atomic(&dir.join(SUMMARY_FILE), docs.summary_json.as_bytes())?;
+    evidence::write_atomic(&dir.join(INVOCATION_FILE), docs.invocation_yaml.as_bytes())?;
+    let summary = docs.summary;
     evidence::write_pack(dir, exact_command, TOOL_VERSION, false)?;
     Ok(summary)
 }

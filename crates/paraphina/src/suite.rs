@@ -281,6 +281,41 @@ impl<'a> SuiteSummary<'a> {
     }
 }
 
+/// `suite_summary.json`'s bytes.
+pub fn summary_json(suite: &Suite, run: &SuiteRun) -> String {
+    to_json_pretty(&SuiteSummary::new(suite, run))
+}
+
+/// Every seed's result document, one compact JSON object per line, in the order of the
+/// suite's scenarios and seeds: `{"suite_id", "file"` (the seed file's path in a suite
+/// directory, as the summary's `runs[].file` names it)`, ...the seed file's fields}`.
+/// The compact trial layout keeps these lines instead of one file per seed.
+pub fn seed_lines(suite: &Suite, run: &SuiteRun) -> String {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        suite_id: &'a str,
+        file: String,
+        #[serde(flatten)]
+        record: scenario::SeedRecord<'a>,
+    }
+    let mut lines = Vec::new();
+    for (case, case_run) in suite.cases.iter().zip(&run.runs) {
+        for r in &case_run.runs {
+            lines.push(Line {
+                suite_id: suite.id.as_str(),
+                file: format!("{}/{}", case.id(), scenario::seed_file_name(r.seed)),
+                record: scenario::SeedRecord {
+                    schema_version: scenario::OUTPUT_SCHEMA_VERSION,
+                    scenario_id: case.id(),
+                    horizon_steps: case.scenario.horizon.steps,
+                    result: r,
+                },
+            });
+        }
+    }
+    crate::output::to_jsonl(&lines)
+}
+
 /// Writes every seed file, `suite_summary.json` and the evidence pack into `dir` (made
 /// ready by [`scenario::prepare_output_dir`]). `command` goes into the manifest only.
 pub fn write_outputs(
@@ -292,11 +327,7 @@ pub fn write_outputs(
     for (case, case_run) in suite.cases.iter().zip(&run.runs) {
         scenario::write_seed_files(&dir.join(case.id()), case, case_run)?;
     }
-    let summary = SuiteSummary::new(suite, run);
-    evidence::write_atomic(
-        &dir.join(SUITE_SUMMARY_FILE),
-        to_json_pretty(&summary).as_bytes(),
-    )?;
+    evidence::write_atomic(&dir.join(SUITE_SUMMARY_FILE), summary_json(suite, run).as_bytes())?;
     evidence::write_pack(dir, command, TOOL_VERSION, false)?;
     Ok(())
 }

@@ -53,6 +53,29 @@ Exit status:
   2  bad input: missing file, malformed YAML, unknown key or wrong type (each as
      file:line:col: key: problem), a bad PARAPHINA_* value; or unwritable outputs";
 
+const TRIAL_HELP: &str = "\
+One search trial in one process: the candidate's Monte Carlo batch (the same runs and
+documents as `monte_carlo --runs R --ticks T --seed S`), every --suite (as `sim_eval
+suite FILE` runs it), a root evidence pack over DIR and the verification of every pack
+in DIR. Prints one JSON document on stdout: the Monte Carlo summary and the SHA-256 of
+each document (uncompressed), each suite's verdict with its failures in words, the root
+pack's digest, file count and bytes, and the seconds of each part. DIR must be new, empty
+or hold only candidate.env (which the pack then covers).
+
+--evidence compact (default): mc/mc_summary.json.gz, mc/mc_runs.jsonl.gz,
+suite/<NAME>/suite_summary.json.gz, suite/seeds.jsonl.gz (every seed's result, one per
+line) and evidence_pack/. full: the separate commands' layout (mc/, suite/<NAME>/ with a
+file per seed, a pack in each, and the root pack). summary: compact without the per-run
+documents (their digests are in the printed document). Every .gz decompresses to the
+bytes the full layout holds (seed results as one compact line each); `zcat` reads them.
+
+Exit status:
+  0  the trial ran and its evidence verifies (a suite invariant that failed is a verdict
+     in the document, not an error)
+  1  the evidence written does not verify: the verifier's lines on stdout
+  2  bad input (file:line:col: key: problem, a bad PARAPHINA_* value, bad arguments) or
+     outputs that cannot be written";
+
 const REPORT_HELP: &str = "\
 Compares the suite results of a baseline output directory with one or more variants,
 matched by (scenario, seed); each directory's evidence pack must verify. Writes Markdown
@@ -146,6 +169,31 @@ enum Command {
         #[arg(long, value_name = "N", requires = "seed_base",
               value_parser = clap::value_parser!(u64).range(1..=100_000))]
         num_seeds: Option<u64>,
+    },
+    /// Score one search trial in one process: Monte Carlo, suites, evidence, verification
+    #[command(after_help = TRIAL_HELP, before_help = CANDIDATE_HELP)]
+    Trial {
+        /// Monte Carlo runs (1 to 10,000,000)
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        runs: u64,
+        /// Ticks per run (at least 1; a tick is 60 s)
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        ticks: u64,
+        /// Seed of run 0; run i uses seed + i (wrapping)
+        #[arg(long)]
+        seed: u64,
+        /// NAME=FILE: a suite to run, its outputs in DIR/suite/NAME (repeatable)
+        #[arg(long = "suite", value_name = "NAME=FILE")]
+        suites: Vec<String>,
+        /// How much evidence to keep: compact, full or summary (see below)
+        #[arg(long, value_enum, default_value_t = paraphina::trial::Evidence::Compact)]
+        evidence: paraphina::trial::Evidence,
+        /// Directory of the trial (created if missing)
+        #[arg(long)]
+        output_dir: PathBuf,
+        /// Worker threads (default: every core). Results do not depend on it
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
     },
     /// Compare suite results of variants with a baseline, with regression gates
     #[command(after_help = REPORT_HELP)]
@@ -248,6 +296,9 @@ fn main() -> ExitCode {
             verbose,
             seed_base.zip(num_seeds),
         ),
+        Command::Trial { runs, ticks, seed, suites, evidence, output_dir, threads } => {
+            run_trial(runs, ticks, seed, &suites, evidence, &output_dir, threads)
+        }
         Command::Report {
             baseline,
             variants,
@@ -431,6 +482,50 @@ fn run_suite(
         } else {
             Outcome::Failed
         })
+    })();
+    result.unwrap_or_else(|outcome| outcome)
+}
+
+fn run_trial(
+    runs: u64,
+    ticks: u64,
+    seed: u64,
+    suite_args: &[String],
+    evidence: paraphina::trial::Evidence,
+    output_dir: &Path,
+    threads: Option<u16>,
+) -> Outcome {
+    use paraphina::trial::{self, TrialError};
+    let result = (|| -> Result<Outcome, Outcome> {
+        let candidate = candidate()?;
+        let mut suites: Vec<(String, suite::Suite)> = Vec::new();
+        for arg in suite_args {
+            let (name, path) = trial::parse_suite_arg(arg).map_err(bad_input)?;
+            if suites.iter().any(|(n, _)| *n == name) {
+                return Err(bad_input(format!("--suite {arg:?}: the name {name} is given twice")));
+            }
+            suites.push((name, suite::load(&path, &label(&path)).map_err(bad_input)?));
+        }
+        let mut builder = rayon::ThreadPoolBuilder::new();
+        if let Some(k) = threads {
+            builder = builder.num_threads(usize::from(k));
+        }
+        let pool = builder.build().map_err(|e| bad_input(format!("thread pool: {e}")))?;
+        let spec = trial::Spec { runs, ticks, seed, suites, evidence };
+        let command = evidence::command_line(std::env::args_os());
+        match pool.install(|| trial::run(output_dir, &spec, &candidate, &command)) {
+            Ok(doc) => {
+                println!("{}", serde_json::to_string(&doc).expect("the document serializes"));
+                Ok(Outcome::Success)
+            }
+            Err(TrialError::Input(e)) => Err(bad_input(e)),
+            Err(TrialError::Unverified(lines)) => {
+                for line in lines {
+                    println!("{line}");
+                }
+                Ok(Outcome::Failed)
+            }
+        }
     })();
     result.unwrap_or_else(|outcome| outcome)
 }
