@@ -42,7 +42,7 @@ def _normalize(value: Any, repo: str) -> Any:
                 continue  # commit, diff and binary digests: of the machine's checkout (tested elsewhere)
             # The root pack's digest covers the suite summaries, which name the suite file
             # by its absolute path: it depends on where the repository is checked out.
-            if k in ("datetime_start", "datetime_complete", "seconds", "binary_seconds", "worker",
+            if k in ("datetime_start", "datetime_complete", "seconds", "binary_seconds", "simulator_seconds", "worker",
                      "root_sha256sums_sha256"):
                 out[k] = "<varies>"
             else:

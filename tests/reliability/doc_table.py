@@ -176,7 +176,7 @@ def rows() -> list[tuple[str, str, str, str]]:
                 "command; trial 1 FAIL flagged interrupted (not counted); after `chattr -i` the same command gives "
                 "the uninterrupted study",
                 f"{D}::test_the_study_directory_turns_read_only_the_study_stops_cleanly_and_resumes"))
-    for ident, what in (("study-directory", "study directory on a 1 MiB tmpfs"),
+    for ident, what in (("study-directory", "study directory on a 128 KiB tmpfs"),
                         ("database-and-study-directory", "database and study directory on a 1 MiB tmpfs")):
         out.append(("Disk full / read-only", f"{what} (real ENOSPC), then remounted at 64 MiB",
                     "exit 1, one error line (`No space left on device` / `database or disk is full`) and the resume "

@@ -3,13 +3,10 @@
 How each fault is made (no mocks: the real programs meet real errors from the kernel):
 
 - disk full, real: the study directory (or the database and the study directory) on a
-  1 MiB tmpfs (``mount -t tmpfs``, needs the privilege to mount; skipped with the reason
+  small tmpfs (128 KiB or 1 MiB; ``mount -t tmpfs``, needs the privilege to mount; skipped with the reason
   where that is refused), made larger afterwards (``remount,size=64m``) to resume;
-- disk full, as the simulator sees it: ``monte_carlo`` writes its first output through
-  a link to ``/dev/full``, so its own write gets ENOSPC from the kernel while the study
-  directory itself stays writable (works everywhere);
 - read-only: the whole study directory is made immutable (``chattr -R +i``) just before
-  a suite runs; root ignores permission bits, so as root ``chmod`` would not do
+  a trial's simulator process runs; root ignores permission bits, so as root ``chmod`` would not do
   (``chmod -R a-w`` is used when not root);
 - hang: the wrapper sleeps for an hour in place of the binary.
 """
@@ -73,14 +70,15 @@ def test_the_study_directory_turns_read_only_the_study_stops_cleanly_and_resumes
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Any:
-    """Mounts a 1 MiB tmpfs at a given directory (made larger with ``remount``)."""
+    """Mounts a small tmpfs (1 MiB unless ``size``) at a given directory (made larger
+    with ``remount``)."""
     mounted: list[Path] = []
 
-    def mount(at: Path) -> Path:
+    def mount(at: Path, size: str = "1m") -> Path:
         at.mkdir(parents=True, exist_ok=True)
         if shutil.which("mount") is None:
             pytest.skip("no mount command: a real full filesystem cannot be made here")
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(at)], capture_output=True, text=True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(at)], capture_output=True, text=True)
         if r.returncode != 0:
             pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.strip()}); the /dev/full and read-only "
                         "cases cover the same code paths")
@@ -98,7 +96,10 @@ def test_the_disk_fills_up_the_study_stops_cleanly_and_resumes_once_there_is_roo
 ) -> None:
     """Real ENOSPC: only the trial artifacts on the small filesystem, or the SQLite
     database too (whichever write fails first, trial artifact or database commit)."""
-    mnt = small_tmpfs(tmp_path / "studies" / NAME if full == "study-directory" else tmp_path / "studies")
+    # Compact trials (8 files, a few KB each at these settings): 128 KiB hold about three of
+    # them; with the database beside them 1 MiB fills first with the database's pages.
+    mnt = (small_tmpfs(tmp_path / "studies" / NAME, "128k") if full == "study-directory"
+           else small_tmpfs(tmp_path / "studies"))
     r = study(tmp_path, NAME, suites)
     assert r.returncode == 1, r.stderr
     line = _one_error_then_resume_command(r.stderr, "error: cannot write")

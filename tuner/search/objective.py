@@ -203,6 +203,8 @@ class Objective:
                     "commands": commands,
                     "seconds": round(time.monotonic() - started, 4),
                     "binary_seconds": round(sum(c["seconds"] for c in commands), 4),
+                    # the simulator's own time (its process start and exit excluded)
+                    "simulator_seconds": round(float(doc["seconds"]), 4),
                     "evidence": {"files": doc["pack"]["files"], "bytes": doc["pack"]["bytes"]},
                 },
             },

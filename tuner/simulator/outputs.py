@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,23 @@ from tuner.simulator import documents
 __all__ = ["SuiteVerdict", "read_suite_verdict"]
 
 SUMMARY_FILE = "suite_summary.json"
+#: Failures in words a trial's ``suites`` attribute keeps per suite (the storage holds the
+#: summary, the trial directory the detail).
+ATTR_FAILURES = 6
+_FAILURE_KEY = re.compile(r"^FAIL (\S+) seed \d+: ([^:]+):")
+
+
+def _distinct(failures: list[str]) -> list[str]:
+    """The first failure of each (scenario, invariant), in order, at most ATTR_FAILURES."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for f in failures:
+        m = _FAILURE_KEY.match(f)
+        key = f"{m.group(1)}/{m.group(2)}" if m else f
+        if key not in seen and len(out) < ATTR_FAILURES:
+            seen.add(key)
+            out.append(f)
+    return out
 
 
 @dataclass(frozen=True)
@@ -22,8 +40,11 @@ class SuiteVerdict:
     failures: list[str] = field(default_factory=list)
 
     def as_attr(self) -> dict[str, Any]:
-        """The user-attribute form: verdict, count and the first failures in words."""
-        return {"passed": self.passed, "failed_checks": self.failed_checks, "failures": self.failures[:10]}
+        """The user-attribute form, a summary: verdict, count, the first failure of each
+        (scenario, invariant) in words, at most :data:`ATTR_FAILURES`, and how many
+        failures there are (every one is in the trial's ``suite_summary.json``)."""
+        return {"passed": self.passed, "failed_checks": self.failed_checks, "failures": _distinct(self.failures),
+                "failures_total": len(self.failures)}
 
 
 def read_suite_verdict(out_dir: Path) -> SuiteVerdict:

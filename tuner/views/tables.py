@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial
 
 from tuner.config.budgets import Budgets
 from tuner.names import KNOB_NAMES, METRIC_NAMES, OBJECTIVES, PROFILE_KNOB, format_knob_value, trial_dir_name
-from tuner.record import CONSTRAINT_KEY, METRIC_DOCS, Attr, TrialView, as_number
+from tuner.record import CONSTRAINT_KEY, METRIC_DOCS, Attr, EvidenceKey, TrialView, as_number
 from tuner.session.settings import search_first_seed
 from tuner.simulator import client
 from tuner.stats.streams import SEED_SPACE
@@ -208,8 +208,14 @@ def show_trial(a: Assessment, budgets: Budgets, settings: Mapping[str, Any]) -> 
             verdict = "passed" if s.passed else f"FAILED ({s.failed_checks} check{'' if s.failed_checks == 1 else 's'})"
             out.append(f"    {name}: {verdict}")
             out += [f"      - {f}" for f in s.failures]
+            total = (v.user_attrs.get(Attr.SUITES) or {}).get(name, {}).get("failures_total")
+            if isinstance(total, int) and total > len(s.failures):
+                out.append(f"      ({total - len(s.failures)} more in the trial's suite/{name}/suite_summary.json)")
     ev = v.evidence
-    digests = ", ".join(f"{k.removesuffix('_sha256')} sha256 {_digest(d)}" for k, d in ev.items())
+    digests = ", ".join(f"{k.removesuffix('_sha256')} sha256 {_digest(d)}" for k, d in ev.items()
+                        if k.endswith("_sha256"))
+    if ev.get(EvidenceKey.LAYOUT):
+        digests += f"; {ev[EvidenceKey.LAYOUT]} layout"
     out.append(f"  evidence     {'verified' if v.evidence_verified else 'not verified'}" + (f" ({digests})" if ev else ""))
     if v.failure:
         f = v.failure
