@@ -80,6 +80,12 @@ def _pwfile(tmp_path: Path) -> Path:
 # host's process group killed, the others on their own loopback addresses).
 
 
+def test_trial_attributes_are_written_in_one_transaction_on_postgresql(pg) -> None:
+    from test_storage import check_trial_attrs_batch  # noqa: PLC0415
+
+    check_trial_attrs_batch({"public": pg.url(), "batch": pg.url()})
+
+
 def test_unreachable_server_and_wrong_password_are_one_line_errors(pg, tmp_path: Path) -> None:
     wrong = pg.url().replace(pgserver.PASSWORD, "wrong-Pw-123")
     closed = f"postgresql+psycopg://tuner:{pgserver.PASSWORD}@127.0.0.1:1/studies"

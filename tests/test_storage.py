@@ -80,9 +80,10 @@ def test_the_ownership_marker_never_holds_the_password(monkeypatch) -> None:
         assert "s3cret" not in ident and ident.startswith("postgresql+psycopg://tuner@db"), ident
 
 
-def test_trial_attributes_are_written_in_one_transaction_as_the_public_calls_write_them(tmp_path: Path) -> None:
+def check_trial_attrs_batch(urls: dict[str, str]) -> None:
     """write_trial_attrs stores what set_user_attr / set_trial_system_attr store (the rows
-    read back equal), in one commit instead of one per key, on the installed Optuna."""
+    read back equal), in one commit instead of one per key, on the installed Optuna; an
+    existing key is replaced; a finished trial is refused as Optuna refuses it."""
     import optuna  # noqa: PLC0415
     import sqlalchemy  # noqa: PLC0415
 
@@ -91,25 +92,34 @@ def test_trial_attributes_are_written_in_one_transaction_as_the_public_calls_wri
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     user = {"a": 1, "b": {"nested": [1.5, "x"]}, "c": None}
     system = {"constraints:k": 2.0, "constraints": [2.0]}
-    studies = {}
-    for how in ("public", "batch"):
-        storage = make_storage(parse_storage(f"sqlite:///{tmp_path / how}.db"))
+    stored = {}
+    for how, url in urls.items():
+        storage = make_storage(parse_storage(url))
         study = optuna.create_study(study_name=how, storage=storage)
         trial = study.ask()
-        commits = []
-        sqlalchemy.event.listen(storage.engine, "commit", lambda conn: commits.append(1))
+        commits: list[int] = []
+        sqlalchemy.event.listen(storage.engine, "commit", lambda conn, c=commits: c.append(1))
         if how == "public":
+            trial.set_user_attr("a", 0)
             for k, v in user.items():
                 trial.set_user_attr(k, v)
             for k, v in system.items():
                 storage.set_trial_system_attr(trial._trial_id, k, v)
-            assert len(commits) == len(user) + len(system)
         else:
+            write_trial_attrs(trial, {"a": 0})
+            commits.clear()
             write_trial_attrs(trial, user, system)
             assert len(commits) == 1
         assert trial._cached_frozen_trial.user_attrs == user
         study.tell(trial, 1.0)
-        studies[how] = optuna.load_study(study_name=how, storage=f"sqlite:///{tmp_path / how}.db").trials[0]
-    assert studies["batch"].user_attrs == studies["public"].user_attrs == user
-    assert studies["batch"].system_attrs == studies["public"].system_attrs
-    assert {k: studies["batch"].system_attrs[k] for k in system} == system
+        if how == "batch":
+            with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+                write_trial_attrs(trial, {"late": 1})
+        stored[how] = optuna.load_study(study_name=how, storage=url).trials[0]
+    assert stored["batch"].user_attrs == stored["public"].user_attrs == user
+    assert stored["batch"].system_attrs == stored["public"].system_attrs
+    assert {k: stored["batch"].system_attrs[k] for k in system} == system
+
+
+def test_trial_attributes_are_written_in_one_transaction_as_the_public_calls_write_them(tmp_path: Path) -> None:
+    check_trial_attrs_batch({how: f"sqlite:///{tmp_path / how}.db" for how in ("public", "batch")})

@@ -15,6 +15,7 @@ command line.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import tempfile
@@ -26,6 +27,8 @@ from typing import Any
 
 import optuna
 import sqlalchemy
+import sqlalchemy.dialects.postgresql
+import sqlalchemy.dialects.sqlite
 from optuna.trial import FrozenTrial
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -335,10 +338,12 @@ def write_trial_attrs(trial: optuna.Trial, user: Mapping[str, Any], system: Mapp
     of one transaction per key (Optuna's ``set_user_attr``). Other storages get one call
     per key. The trial's in-process copy is updated as ``set_user_attr`` would.
 
-    Uses Optuna's own per-key statement (``RDBStorage._set_trial_attr_without_commit``,
-    the upsert ``set_trial_user_attr`` runs) inside one of Optuna's scoped sessions, so
-    the rows are exactly those the public calls write; tests/test_storage.py checks that
-    on the installed Optuna, so an Optuna that changes these internals fails there."""
+    On SQLite and PostgreSQL it runs, inside one of Optuna's scoped sessions, the check
+    Optuna makes (the trial exists and is still running) and the upsert
+    ``set_trial_user_attr`` runs per key (``RDBStorage._set_trial_attr_without_commit``)
+    as one multi-row statement per table; other databases get Optuna's statement per
+    key. tests/test_storage.py checks on the installed Optuna that the rows read back are
+    those the public calls write, so an Optuna that changes its schema fails there."""
     system = dict(system or {})
     storage = trial.storage
     backend = getattr(storage, "_backend", storage)
@@ -348,10 +353,22 @@ def write_trial_attrs(trial: optuna.Trial, user: Mapping[str, Any], system: Mapp
         from optuna.storages._rdb.storage import _create_scoped_session  # noqa: PLC0415
 
         with _create_scoped_session(backend.scoped_session) as session:
-            for key, value in user.items():
-                backend._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, tid, key, value)
-            for key, value in system.items():
-                backend._set_trial_attr_without_commit(session, models.TrialSystemAttributeModel, tid, key, value)
+            row = models.TrialModel.find_or_raise_by_id(tid, session)
+            backend.check_trial_is_updatable(tid, row.state)
+            for model, attrs in ((models.TrialUserAttributeModel, user), (models.TrialSystemAttributeModel, system)):
+                if not attrs:
+                    continue
+                dialect = {"sqlite": sqlalchemy.dialects.sqlite, "postgresql": sqlalchemy.dialects.postgresql}.get(
+                    backend.engine.name)
+                if dialect is None or (backend.engine.name == "sqlite" and sqlite3.sqlite_version_info < (3, 24, 0)):
+                    for key, value in attrs.items():
+                        backend._set_trial_attr_without_commit(session, model, tid, key, value)
+                    continue
+                # One multi-row upsert per table: the statement Optuna runs per key, for every key.
+                insert = dialect.insert(model).values(
+                    [{"trial_id": tid, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()])
+                session.execute(insert.on_conflict_do_update(
+                    index_elements=[model.trial_id, model.key], set_={"value_json": insert.excluded.value_json}))
     else:
         for key, value in user.items():
             storage.set_trial_user_attr(tid, key, value)
