@@ -15,7 +15,11 @@ trial adds (process starts, evidence, the simulator) is measured by trial_cost.p
 (``tuner.search.worker.run_worker``: the reservation lock, the stale-trial check, the
 budget count, the progress line (written to /dev/null) and the reuse look-up a real
 trial makes); ``--loop optuna`` through a bare ``study.optimize``. ``--profile`` prints
-the functions where the last block's time went (cProfile, cumulative).
+the functions where the last block's time went (cProfile, cumulative). Per block it
+also prints how often a trial read the study: ``lists`` counts ``get_all_trials`` calls
+(each sorts every cached trial into a new list, so its cost grows with the study),
+``syncs`` the storage cache's reads of new and unfinished trials from the database
+(``_read_trials_from_remote_storage``, which ``get_all_trials`` makes too).
 Prints figures; never fails on them.
 """
 
@@ -99,16 +103,27 @@ def main() -> None:
         study = optuna.create_study(study_name=name, storage=storage, sampler=sampler,
                                     directions=[optuna.study.StudyDirection[d.upper()] for d in DIRECTIONS])
         starts: list[float] = []
+        reads = {"lists": 0, "syncs": 0}
+        cache = study._storage
+        for method, counter in (("get_all_trials", "lists"), ("_read_trials_from_remote_storage", "syncs")):
+            real = getattr(cache, method, None)
+            if real is not None:
+                def counting(*a, _real=real, _counter=counter, **k):  # type: ignore[no-untyped-def]
+                    reads[_counter] += 1
+                    return _real(*a, **k)
+                setattr(cache, method, counting)
+        marks: list[dict[str, int]] = []
         spec = parse_storage(url)
         print(f"machine: {machine()}; "
               f"{args.trials} synthetic trials, NSGA-II population {population_for(args.trials)}, "
               f"storage {spec.redacted}, loop {args.loop}")
-        print(f"{'trials':>13} {'p50 ms':>8} {'p95 ms':>8}")
+        print(f"{'trials':>13} {'p50 ms':>8} {'p95 ms':>8} {'lists/trial':>12} {'syncs/trial':>12}")
         objective = _objective(space, args.loop == "product")
         profiler = cProfile.Profile() if args.profile else None
 
         def stamp(_: optuna.Study, __: optuna.trial.FrozenTrial) -> None:
             starts.append(time.perf_counter())
+            marks.append(dict(reads))
             n = len(starts)
             if profiler is not None and n == max(1, args.trials - args.block):
                 profiler.enable()
@@ -116,8 +131,9 @@ def main() -> None:
                 lo = max(0, n - args.block)
                 gaps = np.diff(np.array(starts[lo:n])) * 1000
                 if len(gaps):
-                    print(f"{lo + 1:>6}-{n:<6} {np.percentile(gaps, 50):8.1f} {np.percentile(gaps, 95):8.1f}",
-                          flush=True)
+                    per = {k: (marks[n - 1][k] - marks[lo][k]) / (n - 1 - lo) for k in reads}
+                    print(f"{lo + 1:>6}-{n:<6} {np.percentile(gaps, 50):8.1f} {np.percentile(gaps, 95):8.1f} "
+                          f"{per['lists']:12.2f} {per['syncs']:12.2f}", flush=True)
 
         started = time.perf_counter()
         if args.loop == "optuna":

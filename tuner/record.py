@@ -44,6 +44,7 @@ __all__ = [
     "logical_index",
     "metrics_from_summary",
     "objective_values",
+    "study_trials",
     "superseded_numbers",
 ]
 
@@ -228,6 +229,58 @@ class TrialIndex:
     def unfinished(self, state: TrialState) -> int:
         """How many trials are in ``state`` (RUNNING or WAITING)."""
         return sum(1 for n in self._pending if self._trials[n].state == state)
+
+
+class _ByNumber(Sequence[FrozenTrial]):
+    """The first ``n`` trials of a study's in-memory cache (a dict by trial number), as
+    the list ``get_trials(deepcopy=False)`` would return, without building that list."""
+
+    def __init__(self, trials: Mapping[int, FrozenTrial], n: int) -> None:
+        self._by_number, self._n = trials, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        try:
+            return self._by_number[i]
+        except KeyError:  # the cache holds a later trial but not this one: no positional list
+            raise ValueError(f"the storage's cache holds no trial {i} of {self._n}") from None
+
+
+def study_trials(study: Any) -> Sequence[FrozenTrial]:
+    """``study.get_trials(deepcopy=False)`` (every trial, position = number), at a cost
+    that does not grow with the study when its storage is Optuna's RDB storage.
+
+    ``get_trials`` on an RDB storage reads the new and unfinished trials from the
+    database into the process's cache (``_CachedStorage``) and then sorts *all* cached
+    trials into a new list, an O(trials) step paid on every call (2 ms at 10 000 trials,
+    several calls per trial). Here the same read is made and the cache's dict is
+    returned as a sequence: readers that look only at new trials (:class:`TrialIndex`,
+    the sampler's caches) then cost what is new. Other storages (in memory, journal),
+    or an Optuna whose cache is shaped otherwise, get ``get_trials``' list."""
+    storage = study._storage
+    read = getattr(storage, "_read_trials_from_remote_storage", None)
+    studies = getattr(storage, "_studies", None)
+    lock = getattr(storage, "_lock", None)
+    if read is None or not isinstance(studies, dict) or lock is None:
+        return study.get_trials(deepcopy=False)
+    read(study._study_id)
+    with lock:
+        info = studies.get(study._study_id)
+        by_number = getattr(info, "trials", None)
+        if not isinstance(by_number, dict):
+            return study.get_trials(deepcopy=False)
+        n = len(by_number)
+        if n and n - 1 not in by_number:  # not numbered 0..n-1 (a trial not read yet): the list
+            return study.get_trials(deepcopy=False)
+        return _ByNumber(by_number, n)
 
 
 def logical_index(trials: Sequence[FrozenTrial], number: int) -> int:

@@ -6,13 +6,14 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import TextIO
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from tuner.names import MAXIMIZED, METRIC_NAMES
-from tuner.record import TrialIndex, TrialView, is_feasible, is_repeat
+from tuner.record import TrialIndex, TrialView, is_feasible, is_repeat, study_trials
 
 __all__ = ["FrontTracker", "Progress", "duration", "fit", "terminal_width"]
 
@@ -65,7 +66,7 @@ class FrontTracker:
         self.index = TrialIndex()
         self._front: list[tuple[tuple[float, ...], FrozenTrial]] = []
 
-    def update(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    def update(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
         """The front after ``trials`` (the study's, as ``get_trials`` returns them)."""
         self.index.update(trials)
         if self.index.started_over:  # another study, or a storage that lost trials
@@ -108,7 +109,7 @@ class Progress:
 
     def line(self, study: optuna.Study, trial: FrozenTrial, width: int | None) -> str:
         """The progress line after ``trial``, cut to ``width`` (None: not cut)."""
-        front = self.front.update(study.get_trials(deepcopy=False))
+        front = self.front.update(study_trials(study))
         done = self.front.index.counted()
         elapsed = time.monotonic() - self.started
         ran = max(done - self.done_at_start, 1)

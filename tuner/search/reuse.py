@@ -19,13 +19,14 @@ simulation) and, having the original's values, sits beside it in the Pareto fron
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tuner.record import CONSTRAINT_KEY, LEGACY_CONSTRAINTS_KEY, Attr
+from tuner.record import CONSTRAINT_KEY, LEGACY_CONSTRAINTS_KEY, Attr, TrialIndex, study_trials
 
 __all__ = ["stored_result", "take_stored_result"]
 
@@ -34,12 +35,41 @@ _RESULT_ATTRS = (Attr.PNL_LCB, Attr.KILL_COUNT, Attr.SUITES_PASSED, Attr.EVIDENC
                  Attr.OVERLAY, Attr.SUITES, Attr.EVIDENCE, Attr.TRIAL_DIR)
 
 
+class _Completed:
+    """A study's COMPLETE trials by candidate id, kept up to date from the trials that
+    finished since the last look (:class:`~tuner.record.TrialIndex` says which) instead
+    of a scan of every completed trial per look-up; other workers' trials are read as
+    soon as the storage has them."""
+
+    def __init__(self) -> None:
+        self.index = TrialIndex()
+        self.by_cid: dict[str, list[FrozenTrial]] = {}
+
+    def update(self, study: optuna.Study) -> _Completed:
+        self.index.update(study_trials(study))
+        if self.index.started_over:
+            self.by_cid = {}
+        for t in self.index.finished_now:
+            cid = t.user_attrs.get(Attr.CANDIDATE_ID) if t.state == TrialState.COMPLETE else None
+            if isinstance(cid, str):
+                self.by_cid.setdefault(cid, []).append(t)
+        return self
+
+
+#: Per study object (a process holds one per study it runs); dropped with the study.
+_COMPLETED: weakref.WeakKeyDictionary[optuna.Study, _Completed] = weakref.WeakKeyDictionary()
+
+
 def stored_result(trial: optuna.Trial, cid: str, settings: Mapping[str, Any]) -> FrozenTrial | None:
     """The earliest COMPLETE trial of ``trial``'s study with candidate id ``cid`` whose
     recorded run settings (``run.mc_runs``, ``run.mc_ticks``, ``run.seed``, ...) equal
     ``settings`` and that holds a whole result; None when there is none."""
-    for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if t.number == trial.number or t.user_attrs.get(Attr.CANDIDATE_ID) != cid:
+    study = trial.study
+    completed = _COMPLETED.get(study)
+    if completed is None:
+        completed = _COMPLETED[study] = _Completed()
+    for t in sorted(completed.update(study).by_cid.get(cid, ()), key=lambda t: t.number):
+        if t.number == trial.number:
             continue
         run = t.user_attrs.get(Attr.RUN)
         if not isinstance(run, Mapping) or any(run.get(k) != v for k, v in settings.items()):
