@@ -22,6 +22,7 @@ from tuner.errors import InputError
 from tuner.record import counted_trials
 from tuner.search.progress import terminal_width
 from tuner.session.open import open_existing, resolve_study
+from tuner.session.read import read_trials
 from tuner.session.settings import StudySettings
 from tuner.views.assess import assess
 from tuner.views.tables import SORT_KEYS, show_trial, tier_legend, trial_json, trial_row, trial_table
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     budgets = load_budgets(args.budgets)
     ref = resolve_study(args.study, args.storage)
     study = open_existing(ref)
-    trials = study.get_trials(deepcopy=False)
+    trials = read_trials(study)
     assessed = assess(trials, budgets)
     settings = StudySettings.stored(study)
     if args.trial is not None:

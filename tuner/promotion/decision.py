@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from numbers import Real
 from typing import Any
 
+import numpy as np
 from optuna.trial import FrozenTrial
 
 from tuner.config.budgets import Tier
@@ -138,34 +139,48 @@ def pareto_ranks(candidates: Sequence[Candidate]) -> list[int]:
     """Return the non-domination rank of each candidate, aligned with the input.
 
     Rank 1 is the Pareto front (no candidate dominates it), rank 2 the front once
-    rank 1 is removed, and so on (fast non-dominated sorting). Equal objective vectors
-    share a rank.
+    rank 1 is removed, and so on, by :func:`dominates`. Equal objective vectors share a
+    rank; a candidate with a missing or NaN objective has rank 1 (it neither dominates
+    nor is dominated). Computed on the distinct objective vectors in lexicographic order
+    (a vector can only be dominated by one before it), so a study of 10 000 trials is
+    ranked in well under a second instead of by comparing every pair.
     """
-    count = len(candidates)
-    dominated_by_count = [0] * count
-    dominated_sets: list[list[int]] = [[] for _ in range(count)]
-    for i in range(count):
-        for j in range(i + 1, count):
-            if dominates(candidates[i], candidates[j]):
-                dominated_sets[i].append(j)
-                dominated_by_count[j] += 1
-            elif dominates(candidates[j], candidates[i]):
-                dominated_sets[j].append(i)
-                dominated_by_count[i] += 1
-    ranks = [0] * count
-    current = [i for i in range(count) if dominated_by_count[i] == 0]
+    if not candidates:
+        return []
+    # Every objective as a loss (lower is better), so dominance is "<= on all, < on one".
+    loss = np.array([[-_value(c, name) if direction == "maximize" else _value(c, name)
+                      for name, direction in zip(METRIC_NAMES, DIRECTIONS, strict=True)] for c in candidates],
+                    dtype=float)
+    ranks = np.ones(len(candidates), dtype=int)
+    known = ~np.isnan(loss).any(axis=1)
+    if known.any():
+        ranks[known] = _nondomination_ranks(loss[known])
+    return [int(r) for r in ranks]
+
+
+def _nondomination_ranks(loss: np.ndarray) -> np.ndarray:
+    """Ranks (1 = not dominated) of the rows of ``loss`` (no NaN; lower is better)."""
+    unique, inverse = np.unique(loss, axis=0, return_inverse=True)  # sorted lexicographically
+    ranks = np.zeros(len(unique), dtype=int)
+    remaining = np.arange(len(unique))
     rank = 1
-    while current:
-        following: list[int] = []
-        for i in current:
-            ranks[i] = rank
-            for j in dominated_sets[i]:
-                dominated_by_count[j] -= 1
-                if dominated_by_count[j] == 0:
-                    following.append(j)
-        current = following
+    while remaining.size:
+        on_front = np.zeros(remaining.size, dtype=bool)
+        rest = np.arange(remaining.size)  # positions in `remaining` not yet shown dominated this round
+        while rest.size:
+            # The first of the rest is not dominated: nothing before it in lexicographic
+            # order dominates it (those were removed as dominated or are on this front).
+            top = rest[0]
+            on_front[top] = True
+            # Later rows are >= on the first column; one survives only if it is better
+            # than `top` on another column (the rows are distinct).
+            tail = rest[1:]
+            better = (unique[remaining[tail], 1:] < unique[remaining[top], 1:]).any(axis=1)
+            rest = tail[better]
+        ranks[remaining[on_front]] = rank
+        remaining = remaining[~on_front]
         rank += 1
-    return ranks
+    return ranks[inverse.reshape(-1)]
 
 
 def pareto_front(candidates: Iterable[Candidate]) -> list[Candidate]:

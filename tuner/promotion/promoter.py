@@ -62,6 +62,7 @@ from tuner.promotion.history import current_record, event
 from tuner.promotion.provenance import build_record, preset_header, record_name, report_name
 from tuner.promotion.verify import Verification, trial_directory, verify_trial
 from tuner.record import Attr, StudyAttr, front_members, metrics_from_summary
+from tuner.session.read import best_trials
 from tuner.session.settings import StudySettings, search_first_seed
 from tuner.session.storage import StorageSpec
 from tuner.simulator.envfile import env_file_text
@@ -190,7 +191,7 @@ def _promote(
     cs: ConfirmSettings,
     say: Callable[[str], None],
 ) -> Promotion:
-    front = front_members(study.best_trials)
+    front = front_members(best_trials(study))
     pairs = [(t, at_alpha(candidate_from_trial(t), budgets.alpha)) for t in front]
     by_key = {(c.candidate_id, c.trial_number): t for t, c in pairs}
     ctx = _Context(study, by_key, {}, {}, {}, study_dir, cs, allow_unverified, say)

@@ -101,11 +101,12 @@ def verdict(v: TrialView, pareto_rank: int | None, retried: int | None = None) -
     return f"{v.state}: {infeasible_reason(v)}{link}"
 
 
-def retried_as(trials: Sequence[FrozenTrial]) -> dict[int, int]:
-    """Trial number -> the number of the trial that retried it."""
+def retried_as(trials: Sequence[FrozenTrial | TrialView]) -> dict[int, int]:
+    """Trial number -> the number of the trial that retried it (from the trials or their
+    views: a view already made is not made again)."""
     out: dict[int, int] = {}
     for t in trials:
-        v = TrialView.of(t)
+        v = t if isinstance(t, TrialView) else TrialView.of(t)
         if v.retry_of is not None:
             out[v.retry_of] = t.number
     return out
@@ -123,7 +124,7 @@ def assess(trials: Sequence[FrozenTrial], budgets: Budgets | None = None) -> lis
     """Every trial assessed, in the given order (tiers only when ``budgets`` is given)."""
     views = [TrialView.of(t) for t in trials]
     ranks = feasible_ranks(views)
-    retries = retried_as(trials)
+    retries = retried_as(views)
     out = []
     for v in views:
         reason = infeasible_reason(v)

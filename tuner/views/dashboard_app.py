@@ -40,6 +40,7 @@ from optuna.trial import FrozenTrial
 from optuna_dashboard._serializer import serialize_frozen_trial
 
 from tuner.record import TrialView
+from tuner.session.read import read_all_trials
 from tuner.views.assess import constraint_values, feasible_ranks, retried_as, verdict
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def correct_study_detail(doc: dict[str, Any], study_id: int, trials: list[Frozen
     constraints from the trials' records and the ``feasibility`` attribute on each trial."""
     views = {t._trial_id: TrialView.of(t) for t in trials}
     ranks = feasible_ranks(list(views.values()))
-    retries = retried_as(trials)
+    retries = retried_as(list(views.values()))
 
     def annotate(serialized: dict[str, Any]) -> dict[str, Any]:
         v = views.get(serialized["trial_id"])
@@ -104,7 +105,7 @@ def truthful_dashboard(storage: BaseStorage) -> WSGIApplication:
         status, headers = captured["status"], captured["headers"]
         if status.startswith("200"):
             study_id = int(match.group(1))
-            trials = storage.get_all_trials(study_id, deepcopy=False)
+            trials = read_all_trials(storage, study_id)
             doc = correct_study_detail(json.loads(body), study_id, trials, storage.get_study_system_attrs(study_id))
             body = json.dumps(doc).encode("utf-8")
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
