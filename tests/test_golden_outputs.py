@@ -40,10 +40,11 @@ def _normalize(value: Any, repo: str) -> Any:
         for k, v in value.items():
             if k == "provenance":
                 continue  # commit, diff and binary digests: of the machine's checkout (tested elsewhere)
-            # The root pack's digest covers the suite summaries, which name the suite file
-            # by its absolute path: it depends on where the repository is checked out.
+            # The root pack's digest and the trial directory's bytes cover the suite
+            # summaries, which name the suite file by its absolute path: they depend on
+            # where the repository is checked out.
             if k in ("datetime_start", "datetime_complete", "seconds", "binary_seconds", "simulator_seconds", "worker",
-                     "root_sha256sums_sha256"):
+                     "root_sha256sums_sha256", "bytes"):
                 out[k] = "<varies>"
             else:
                 out[k] = _normalize(v, repo)
