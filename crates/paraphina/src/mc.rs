@@ -291,10 +291,15 @@ pub fn write_outputs(
     results: &[RunResult],
 ) -> io::Result<Summary> {
     let docs = documents(command, cfg, overlay, seed, results)?;
+    write_documents(dir, &docs, exact_command)?;
+    Ok(docs.summary)
+}
+
+/// Writes built documents as `monte_carlo` does: the three files and their evidence pack.
+pub fn write_documents(dir: &Path, docs: &Documents, exact_command: &str) -> io::Result<()> {
     evidence::write_atomic(&dir.join(RUNS_FILE), docs.runs_jsonl.as_bytes())?;
     evidence::write_atomic(&dir.join(SUMMARY_FILE), docs.summary_json.as_bytes())?;
     evidence::write_atomic(&dir.join(INVOCATION_FILE), docs.invocation_yaml.as_bytes())?;
-    let summary = docs.summary;
     evidence::write_pack(dir, exact_command, TOOL_VERSION, false)?;
-    Ok(summary)
+    Ok(())
 }

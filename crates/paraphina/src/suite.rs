@@ -324,10 +324,21 @@ pub fn write_outputs(
     run: &SuiteRun,
     command: &str,
 ) -> std::io::Result<()> {
+    write_outputs_with(dir, suite, run, &summary_json(suite, run), command)
+}
+
+/// [`write_outputs`] with the summary's bytes already built ([`summary_json`]).
+pub fn write_outputs_with(
+    dir: &Path,
+    suite: &Suite,
+    run: &SuiteRun,
+    summary: &str,
+    command: &str,
+) -> std::io::Result<()> {
     for (case, case_run) in suite.cases.iter().zip(&run.runs) {
         scenario::write_seed_files(&dir.join(case.id()), case, case_run)?;
     }
-    evidence::write_atomic(&dir.join(SUITE_SUMMARY_FILE), summary_json(suite, run).as_bytes())?;
+    evidence::write_atomic(&dir.join(SUITE_SUMMARY_FILE), summary.as_bytes())?;
     evidence::write_pack(dir, command, TOOL_VERSION, false)?;
     Ok(())
 }

@@ -229,10 +229,7 @@ pub fn write(dir: &Path, spec: &Spec, overlay: &Overlay, command: &str) -> Resul
     fs::create_dir_all(&mc_dir).map_err(&io_err)?;
     let docs = mc::documents(&canonical, &cfg, overlay, spec.seed, &results).map_err(&io_err)?;
     match spec.evidence {
-        Evidence::Full => {
-            mc::write_outputs(&mc_dir, &canonical, command, &cfg, overlay, spec.seed, &results)
-                .map_err(&io_err)?;
-        }
+        Evidence::Full => mc::write_documents(&mc_dir, &docs, command).map_err(&io_err)?,
         Evidence::Compact | Evidence::Summary => {
             write_gz(&mc_dir.join(mc::SUMMARY_FILE), docs.summary_json.as_bytes()).map_err(&io_err)?;
             if spec.evidence == Evidence::Compact {
@@ -259,7 +256,7 @@ pub fn write(dir: &Path, spec: &Spec, overlay: &Overlay, command: &str) -> Resul
         match spec.evidence {
             Evidence::Full => {
                 scenario::prepare_output_dir(&out, Layout::Suite)?;
-                suite::write_outputs(&out, s, &run, command).map_err(&io_err)?;
+                suite::write_outputs_with(&out, s, &run, &summary_json, command).map_err(&io_err)?;
             }
             Evidence::Compact | Evidence::Summary => {
                 fs::create_dir_all(&out).map_err(&io_err)?;
