@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,6 +38,23 @@ def _wait_for(cond: Any, what: str, timeout: float = 120) -> None:
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def _stop_outside_a_write(pid: int, db: Path) -> None:
+    """SIGSTOP ``pid`` at a moment it holds no write transaction on the SQLite ``db``."""
+    for _ in range(200):
+        os.kill(pid, signal.SIGSTOP)
+        con = sqlite3.connect(str(db), timeout=0.2)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.rollback()
+            return
+        except sqlite3.OperationalError:  # paused inside a write: let it finish
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.01)
+        finally:
+            con.close()
+    raise AssertionError("could not pause the process outside a write transaction")
 
 
 def test_a_second_process_on_a_sqlite_study_is_refused_and_the_first_stays_reproducible(
@@ -78,22 +96,17 @@ def test_a_process_paused_past_the_heartbeat_grace_stops_in_one_line_when_its_tr
     no traceback; that command finishes the study as an uninterrupted run."""
     hb = {"TUNER_HEARTBEAT_INTERVAL": "1", "TUNER_HEARTBEAT_GRACE": "2"}
     cmd = [sys.executable, "-m", "tuner.study", "--study", NAME, *STUDY_ARGS]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(suites, TUNER_FAULT_POINT="objective.sampled:3:sleep=2", **hb),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    mark = tmp_path / "sampled.mark"
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=_env(suites, TUNER_FAULT_POINT="objective.sampled:3:sleep=3",
+                                     TUNER_FAULT_MARK=str(mark), **hb))
     db = tmp_path / "studies" / f"{NAME}.db"
     try:
-        def running_third() -> bool:
-            if not db.exists():
-                return False
-            try:
-                s = load(tmp_path, NAME)
-            except Exception:  # noqa: BLE001  (not created yet)
-                return False
-            return any(t.number == 2 and t.state.name == "RUNNING" and "worker" in t.user_attrs
-                       for t in s.get_trials(deepcopy=False))
-
-        _wait_for(running_third, "trial 2 to run")
-        os.kill(proc.pid, signal.SIGSTOP)
+        # Trial 2's parameters are sampled and its main thread sleeps: pause it there,
+        # outside a write of its heartbeat thread (a process paused inside a SQLite write
+        # transaction holds the database's write lock: no other worker could write).
+        _wait_for(mark.is_file, "trial 2's parameters to be sampled")
+        _stop_outside_a_write(proc.pid, db)
         time.sleep(3.5)  # past the 2 s grace: the heartbeat is stale
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
